@@ -1,0 +1,1 @@
+"""Readers: one per landing format, plain functions with no Dagster imports."""

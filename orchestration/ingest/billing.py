@@ -1,0 +1,315 @@
+"""Billing ingestion: which files hold which billing periods, which delivery of a period wins,
+and the atomic replacement of one period in the warehouse.
+
+Delivery rule (CONTRACTS.md, "Landing layout"): a re-delivered billing period REPLACES the
+earlier delivery of that period for that billing account. A *delivery* is the set of files one
+export run wrote: the files of one folder that differ only by a part number
+(`export-00001.snappy.parquet`, `export-00002...`, `report-1.csv.gz`, `report-2.csv.gz`).
+For every (billing period, billing account) the newest delivery (latest file modification time,
+then the later path) wins; rows of older deliveries are not loaded, and the file log
+`raw.billing_files` records which delivery superseded them. This covers CUR 2.0 overwrite
+exports (same folder, files replaced), legacy CUR assemblies (a new assembly folder per
+restatement) and FOCUS exports dropped as new files.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..policy import TaggingPolicy
+from .canonical import CANONICAL_NAMES, SourceSpec, canonical_select, ddl, register_gpu_catalog
+from .cur import cur2_source, cur_legacy_source
+from .detect import CUR2, CUR_LEGACY, FOCUS, FOCUS_CONTRACT_COMMITMENT, FileHeader, detect_billing_format, read_header
+from .errors import BadFileError, IngestError
+from .focus import focus_source
+from .landing import LandingFile, local_path
+from .sqlutil import literal
+
+LINE_ITEMS = "raw.billing_line_items"
+QUARANTINE = "raw.billing_quarantine"
+FILES = "raw.billing_files"
+
+_PART_SUFFIX = re.compile(r"[-_](?:part[-_]?)?\d{1,5}$", re.IGNORECASE)
+_DATA_EXTENSIONS = (".snappy.parquet", ".gz.parquet", ".parquet", ".csv.gz", ".csv")
+
+
+def is_billing_data_file(f: LandingFile) -> bool:
+    name = f.name.lower()
+    return name.endswith(_DATA_EXTENSIONS) and not name.endswith("manifest.json")
+
+
+def delivery_key(f: LandingFile) -> str:
+    """Folder + file stem without its part number: the files one export run wrote together."""
+    stem = f.name
+    for ext in _DATA_EXTENSIONS:
+        if stem.lower().endswith(ext):
+            stem = stem[: -len(ext)]
+            break
+    return f"{f.folder}/{_PART_SUFFIX.sub('', stem)}"
+
+
+@dataclass
+class PeriodGroup:
+    period: str | None
+    account: str
+    rows: int
+    landing_billed_cost: object  # Decimal | None
+
+
+@dataclass
+class FileProbe:
+    file: LandingFile
+    source_format: str
+    home_period: str | None
+    groups: list[PeriodGroup] = field(default_factory=list)
+    parse_rejects: int = 0
+    error: str | None = None
+
+    @property
+    def periods(self) -> set[str]:
+        return {g.period or self.home_period for g in self.groups if (g.period or self.home_period)}
+
+
+def ensure_tables(con) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(ddl(LINE_ITEMS))
+    con.execute(f"""
+        CREATE TABLE IF NOT EXISTS {QUARANTINE} (
+          billing_period VARCHAR, billing_account_id VARCHAR, source_file VARCHAR,
+          source_format VARCHAR, source_row BIGINT, column_name VARCHAR, reason VARCHAR,
+          raw_value VARCHAR, billed_cost DECIMAL(38, 10), ingested_at TIMESTAMP)""")
+    con.execute(f"""
+        CREATE TABLE IF NOT EXISTS {FILES} (
+          billing_period VARCHAR, billing_account_id VARCHAR, source_file VARCHAR,
+          source_format VARCHAR, file_size BIGINT, file_modified_at TIMESTAMP,
+          delivery VARCHAR, status VARCHAR, superseded_by VARCHAR, landing_rows BIGINT,
+          landing_billed_cost DECIMAL(38, 10), message VARCHAR)""")
+
+
+def _delivered_at(f: LandingFile) -> str:
+    return f.modified.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def source_spec(con, f: LandingFile, policy: TaggingPolicy, rejects: str | None = None) -> tuple[str, SourceSpec | None, FileHeader]:
+    path = local_path(f)
+    header = read_header(path, f.uri)
+    fmt = detect_billing_format(header.columns, f.uri)
+    if fmt == FOCUS_CONTRACT_COMMITMENT:
+        return fmt, None, header
+    builder = {CUR2: cur2_source, CUR_LEGACY: cur_legacy_source, FOCUS: focus_source}[fmt]
+    try:
+        spec = builder(con, path, header, rejects)
+    except IngestError:
+        raise
+    except Exception as exc:  # DuckDB's own error types: a broken file
+        raise BadFileError(f.uri, _short(exc)) from None
+    return fmt, spec, header
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:400]
+
+
+def probe_file(con, f: LandingFile, policy: TaggingPolicy) -> FileProbe:
+    """Read a file once to learn its format and, per (billing period, billing account), its row
+    count and billed cost as the file states it. Never raises for a bad file: the error is
+    recorded so the file's own partition fails and nothing else."""
+    try:
+        register_gpu_catalog(con)
+        fmt, spec, _ = source_spec(con, f, policy, rejects="_probe_rej")
+        if spec is None:
+            return FileProbe(f, fmt, None)
+        sql = canonical_select(spec, policy, source_file=f.uri, delivered_at=_delivered_at(f), home_period=None)
+        rows = con.execute(
+            f"""SELECT STRFTIME(COALESCE(t.BillingPeriodStart, DATE_TRUNC('month', t.ChargePeriodStart)), '%Y-%m') AS period,
+                       COALESCE(t.BillingAccountId, '') AS account, COUNT(*), SUM(_landing_billed_cost)
+                FROM ({sql}) t GROUP BY ALL ORDER BY 3 DESC, 1, 2"""
+        ).fetchall()
+        groups = [PeriodGroup(p, a, n, s) for p, a, n, s in rows]
+        counts: dict[str, int] = defaultdict(int)
+        for g in groups:
+            if g.period:
+                counts[g.period] += g.rows
+        home = max(sorted(counts), key=lambda p: counts[p]) if counts else _period_from_path(f.uri)
+        rejects = _csv_rejects(con, "_probe_rej")
+        return FileProbe(f, spec.format_label, home, groups, parse_rejects=len(rejects))
+    except IngestError as exc:
+        return FileProbe(f, "unknown", _period_from_path(f.uri), error=str(exc))
+    except Exception as exc:
+        return FileProbe(f, "unknown", _period_from_path(f.uri), error=f"{f.uri}: {_short(exc)}")
+
+
+_PATH_PERIOD = [
+    re.compile(r"BILLING_PERIOD=(\d{4})-(\d{2})"),
+    re.compile(r"/(\d{4})(\d{2})01-\d{8}/"),
+    re.compile(r"(?<!\d)(\d{4})-(\d{2})(?!\d)"),
+]
+
+
+def _period_from_path(uri: str) -> str | None:
+    """The billing period a path names (`BILLING_PERIOD=2026-11`, `20261101-20261201/`, `2026-11`)."""
+    for pattern in _PATH_PERIOD:
+        m = pattern.search(uri)
+        if m:
+            return f"{m.group(1)}-{m.group(2)}"
+    return None
+
+
+def _csv_rejects(con, name: str) -> list[tuple]:
+    # Look before reading: a failed statement would abort the caller's transaction.
+    exists = con.execute(
+        "SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [f"{name}_errors"]
+    ).fetchone()[0]
+    if not exists:
+        return []
+    rows = con.execute(
+        f"SELECT line, column_name, error_type, LEFT(csv_line, 500), LEFT(error_message, 300) FROM {name}_errors ORDER BY line"
+    ).fetchall()
+    con.execute(f"DROP TABLE IF EXISTS {name}_errors")
+    con.execute(f"DROP TABLE IF EXISTS {name}_scans")
+    return rows
+
+
+@dataclass
+class DeliveryChoice:
+    """Per (period, account): the winning delivery's files, and the superseded ones."""
+    winners: dict[tuple[str, str], str]
+    files_by_delivery: dict[str, list[LandingFile]]
+    superseded: dict[tuple[str, str], list[str]]
+
+
+def choose_deliveries(probes: list[FileProbe]) -> DeliveryChoice:
+    files_by_delivery: dict[str, list[LandingFile]] = defaultdict(list)
+    latest: dict[str, datetime] = {}
+    candidates: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for p in probes:
+        if p.error or not p.groups:
+            continue
+        key = delivery_key(p.file)
+        files_by_delivery[key].append(p.file)
+        latest[key] = max(latest.get(key, p.file.modified), p.file.modified)
+        for g in p.groups:
+            period = g.period or p.home_period
+            if period:
+                candidates[(period, g.account)].add(key)
+    winners, superseded = {}, {}
+    for pa, keys in candidates.items():
+        ordered = sorted(keys, key=lambda k: (latest[k], k))
+        winners[pa] = ordered[-1]
+        superseded[pa] = ordered[:-1]
+    return DeliveryChoice(winners, dict(files_by_delivery), superseded)
+
+
+@dataclass
+class PeriodLoad:
+    period: str
+    rows_loaded: int
+    rows_quarantined: int
+    billed_cost: object
+    landing_billed_cost: object
+    files_loaded: list[str]
+    files_superseded: list[str]
+    accounts: list[str]
+    seconds: float
+
+
+class PeriodFailed(IngestError):
+    """A file of this billing period is unreadable: the period keeps its previous data."""
+
+
+def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy, log=print) -> PeriodLoad:
+    """Replace one billing period in the warehouse from the winning deliveries, in one
+    transaction. A bad file of this period fails this period only; its old rows stay."""
+    started = time.monotonic()
+    bad = [p for p in probes if p.error and p.home_period == period]
+    if bad:
+        raise PeriodFailed(
+            f"billing period {period}: {len(bad)} file(s) cannot be read, the period keeps its "
+            "previous data until they are fixed or removed: " + "; ".join(p.error for p in bad)
+        )
+    choice = choose_deliveries(probes)
+    accounts_by_delivery: dict[str, list[str]] = defaultdict(list)
+    for (p, account), key in sorted(choice.winners.items()):
+        if p == period:
+            accounts_by_delivery[key].append(account)
+    probe_by_uri = {p.file.uri: p for p in probes}
+    register_gpu_catalog(con)
+    ensure_tables(con)
+    columns = ", ".join(CANONICAL_NAMES)
+    loaded_files: list[str] = []
+    file_log: list[tuple] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {LINE_ITEMS} WHERE x_billing_period = ?", [period])
+        con.execute(f"DELETE FROM {QUARANTINE} WHERE billing_period = ?", [period])
+        con.execute(f"DELETE FROM {FILES} WHERE billing_period = ?", [period])
+        for key in sorted(accounts_by_delivery):
+            accounts = accounts_by_delivery[key]
+            for f in sorted(choice.files_by_delivery[key], key=lambda x: x.uri):
+                probe = probe_by_uri[f.uri]
+                if not any((g.period or probe.home_period) == period and g.account in accounts for g in probe.groups):
+                    continue
+                log(f"loading {f.uri} ({probe.source_format}) for {period}, accounts {', '.join(a or '(empty)' for a in accounts)}")
+                _, spec, _ = source_spec(con, f, policy, rejects="_load_rej")
+                _csv_rejects(con, "_load_rej")  # drop what the spec's own key scans recorded
+                sql = canonical_select(spec, policy, source_file=f.uri, delivered_at=_delivered_at(f),
+                                       home_period=probe.home_period)
+                account_list = ", ".join(literal(a) for a in accounts)
+                where = f"x_billing_period = {literal(period)} AND COALESCE(BillingAccountId, '') IN ({account_list})"
+                con.execute(f"INSERT INTO {LINE_ITEMS} ({columns}) SELECT {columns} FROM ({sql}) WHERE _reject_reason IS NULL AND {where}")
+                parse_rejects = _csv_rejects(con, "_load_rej")
+                con.execute(f"""
+                    INSERT INTO {QUARANTINE}
+                    SELECT x_billing_period, COALESCE(BillingAccountId, ''), x_source_file, x_source_format, x_source_row,
+                           _reject_column, _reject_reason, _reject_value, _landing_billed_cost, x_ingested_at
+                    FROM ({sql}) WHERE _reject_reason IS NOT NULL AND {where}""")
+                if parse_rejects and probe.home_period == period:
+                    con.executemany(
+                        f"INSERT INTO {QUARANTINE} VALUES (?, '', ?, ?, ?, ?, ?, ?, NULL, CAST(? AS TIMESTAMP))",
+                        [(period, f.uri, probe.source_format, line, col or "(row)",
+                          f"CSV row cannot be parsed: {etype}: {msg}", raw, _delivered_at(f))
+                         for line, col, etype, raw, msg in parse_rejects],
+                    )
+                loaded_files.append(f.uri)
+                for g in probe.groups:
+                    if (g.period or probe.home_period) == period and g.account in accounts:
+                        file_log.append((period, g.account, f.uri, probe.source_format, f.size,
+                                         _delivered_at(f), key, "loaded", None, g.rows, g.landing_billed_cost, None))
+        superseded_files = []
+        for (p, account), old_keys in sorted(choice.superseded.items()):
+            if p != period:
+                continue
+            winner = choice.winners[(p, account)]
+            for key in old_keys:
+                for f in choice.files_by_delivery[key]:
+                    probe = probe_by_uri[f.uri]
+                    for g in probe.groups:
+                        if (g.period or probe.home_period) == period and g.account == account:
+                            superseded_files.append(f.uri)
+                            file_log.append((period, account, f.uri, probe.source_format, f.size, _delivered_at(f),
+                                             key, "superseded", winner, g.rows, g.landing_billed_cost,
+                                             f"replaced by the newer delivery {winner}"))
+        if file_log:
+            con.executemany(f"INSERT INTO {FILES} VALUES (?, ?, ?, ?, ?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?)", file_log)
+        stats = con.execute(
+            f"SELECT COUNT(*), SUM(BilledCost) FROM {LINE_ITEMS} WHERE x_billing_period = ?", [period]
+        ).fetchone()
+        q = con.execute(f"SELECT COUNT(*) FROM {QUARANTINE} WHERE billing_period = ?", [period]).fetchone()
+        landing = con.execute(
+            f"SELECT SUM(landing_billed_cost) FROM {FILES} WHERE billing_period = ? AND status = 'loaded'", [period]
+        ).fetchone()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return PeriodLoad(
+        period=period, rows_loaded=stats[0], rows_quarantined=q[0], billed_cost=stats[1],
+        landing_billed_cost=landing[0], files_loaded=loaded_files,
+        files_superseded=sorted(set(superseded_files)),
+        accounts=sorted({a for (p, a) in choice.winners if p == period}),
+        seconds=time.monotonic() - started,
+    )

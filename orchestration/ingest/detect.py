@@ -1,0 +1,100 @@
+"""Tell a billing export's format from its header, the way a person would: by its columns."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from dataclasses import dataclass
+
+from .errors import BadFileError
+
+CUR2 = "cur2"
+CUR_LEGACY = "cur_legacy"
+FOCUS = "focus"
+FOCUS_CONTRACT_COMMITMENT = "focus_contract_commitment"
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    columns: tuple[str, ...]
+    container: str          # "parquet" or "csv"
+    gzipped: bool = False
+
+
+def _is_gzip(head: bytes) -> bool:
+    return head[:2] == b"\x1f\x8b"
+
+
+def _is_parquet(head: bytes) -> bool:
+    return head[:4] == b"PAR1"
+
+
+def read_header(path: str, name: str) -> FileHeader:
+    """Column names of a parquet or (gzipped) CSV file. `name` is what errors call the file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise BadFileError(name, f"cannot open: {exc.strerror}") from None
+    if not head:
+        raise BadFileError(name, "the file is empty")
+    if _is_parquet(head):
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:  # pyarrow raises several types for a broken footer
+            raise BadFileError(name, f"not a readable parquet file ({exc})") from None
+        return FileHeader(tuple(schema.names), "parquet")
+    gzipped = _is_gzip(head)
+    try:
+        raw = gzip.open(path, "rb") if gzipped else open(path, "rb")
+        with raw:
+            first = raw.readline(1 << 24)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise BadFileError(name, f"cannot decompress: {exc}") from None
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadFileError(name, "the file is UTF-16 encoded; export it as UTF-8 CSV")
+    text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    if not text.strip():
+        raise BadFileError(name, "the first line is empty: no CSV header")
+    columns = next(csv.reader(io.StringIO(text)))
+    return FileHeader(tuple(c.strip() for c in columns), "csv", gzipped)
+
+
+def detect_billing_format(columns: tuple[str, ...], name: str) -> str:
+    cols = set(columns)
+    if any(c.startswith(("lineItem/", "identity/", "bill/")) for c in cols):
+        if "lineItem/UnblendedCost" not in cols:
+            raise BadFileError(name, "legacy CUR file without its cost column", "lineItem/UnblendedCost")
+        return CUR_LEGACY
+    if "line_item_unblended_cost" in cols or "line_item_line_item_type" in cols:
+        if "line_item_unblended_cost" not in cols:
+            raise BadFileError(name, "CUR 2.0 file without its cost column", "line_item_unblended_cost")
+        return CUR2
+    if "ContractCommitmentId" in cols:
+        return FOCUS_CONTRACT_COMMITMENT
+    if "BilledCost" in cols or "ChargePeriodStart" in cols:
+        for required in ("BilledCost", "ChargePeriodStart", "BillingAccountId"):
+            if required not in cols:
+                raise BadFileError(name, "FOCUS file without a required column", required)
+        return FOCUS
+    raise BadFileError(
+        name,
+        "not a billing export this pipeline knows: expected CUR 2.0 (line_item_unblended_cost), "
+        "legacy CUR (lineItem/UnblendedCost) or FOCUS (BilledCost) columns",
+    )
+
+
+def focus_version(columns: tuple[str, ...]) -> str:
+    """The FOCUS version a header belongs to, from the columns each version introduced."""
+    cols = set(columns)
+    if {"ServiceProviderName", "HostProviderName"} & cols or "AllocatedMethodId" in cols:
+        return "1.3"
+    if {"InvoiceId", "PricingCurrency"} & cols:
+        return "1.2"
+    if {"CapacityReservationId", "CommitmentDiscountQuantity", "SkuMeter"} & cols:
+        return "1.1"
+    return "1.0"

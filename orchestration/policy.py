@@ -1,0 +1,134 @@
+"""Load and validate policy.yaml. Every threshold the pipeline uses is read from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TAG_COLUMNS = ("team", "project", "job_type", "experiment_id", "env")
+
+
+class PolicyError(ValueError):
+    """policy.yaml is missing, unreadable or has a bad value; the message names the line."""
+
+
+@dataclass(frozen=True)
+class TaggingPolicy:
+    prefixes: tuple[str, ...]
+    keys: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    top_offenders: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: str
+    tagging: TaggingPolicy
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A SafeLoader that remembers the line of every mapping key, for error messages."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+    mapping = loader.construct_mapping(node, deep=True)
+    lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}
+    return _Lined(mapping, lines)
+
+
+class _Lined(dict):
+    def __init__(self, data: dict, lines: dict[str, int]):
+        super().__init__(data)
+        self.lines = lines
+
+    def line(self, key: str) -> int | None:
+        return self.lines.get(key)
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _fail(path: str, section: _Lined, key: str, message: str) -> PolicyError:
+    line = section.line(key) if isinstance(section, _Lined) else None
+    where = f"{path}, line {line}" if line else path
+    return PolicyError(f"{where}: {message}")
+
+
+def _check_keys(path: str, section: dict, allowed: set[str], name: str) -> None:
+    for key in section:
+        if key not in allowed:
+            raise _fail(
+                path, section, key,
+                f"unknown key '{key}' under '{name}'; allowed keys: {', '.join(sorted(allowed))}",
+            )
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(
+            f"{path}: policy file not found; set FINOPS_POLICY to your policy.yaml "
+            "or restore the default one at the repository root"
+        ) from None
+    try:
+        doc = yaml.load(text, Loader=_LineLoader) or _Lined({}, {})
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise PolicyError(f"{path}: the policy must be a YAML mapping of sections")
+    _check_keys(path, doc, {"tagging"}, "the top level")
+
+    tagging = doc.get("tagging")
+    if not isinstance(tagging, dict):
+        raise PolicyError(f"{path}: section 'tagging' is required (tag prefixes and keys)")
+    _check_keys(path, tagging, {"prefixes", "keys", "required", "top_offenders"}, "tagging")
+
+    prefixes = tagging.get("prefixes", [])
+    if not isinstance(prefixes, list) or not all(isinstance(p, str) for p in prefixes):
+        raise _fail(path, tagging, "prefixes", "'tagging.prefixes' must be a list of strings")
+
+    keys = tagging.get("keys")
+    if not isinstance(keys, dict):
+        raise _fail(path, tagging, "keys", "'tagging.keys' must map tag columns to key lists")
+    _check_keys(path, keys, set(TAG_COLUMNS), "tagging.keys")
+    normalised: dict[str, tuple[str, ...]] = {}
+    for column in TAG_COLUMNS:
+        aliases = keys.get(column, [column])
+        if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) for a in aliases):
+            raise _fail(path, keys, column, f"'tagging.keys.{column}' must be a non-empty list of strings")
+        normalised[column] = tuple(normalise_tag_key(a, ()) for a in aliases)
+
+    required = tagging.get("required", ["team"])
+    if not isinstance(required, list) or any(r not in TAG_COLUMNS for r in required):
+        raise _fail(path, tagging, "required", f"'tagging.required' must list tag columns from {TAG_COLUMNS}")
+
+    top = tagging.get("top_offenders", 20)
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise _fail(path, tagging, "top_offenders", "'tagging.top_offenders' must be a whole number >= 1")
+
+    return Policy(
+        path=path,
+        tagging=TaggingPolicy(
+            prefixes=tuple(p.lower() for p in prefixes),
+            keys=normalised,
+            required=tuple(required),
+            top_offenders=top,
+        ),
+        raw=dict(doc),
+    )
+
+
+def normalise_tag_key(key: str, prefixes: tuple[str, ...]) -> str:
+    """`user:Team` -> `team`; `Job-Type` -> `job_type`. Case-insensitive, one prefix removed."""
+    k = key.strip().lower()
+    for prefix in prefixes:
+        if k.startswith(prefix):
+            k = k[len(prefix):]
+            break
+    return k.replace("-", "_").replace(" ", "_")

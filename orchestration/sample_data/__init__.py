@@ -1,0 +1,1 @@
+"""A deterministic sample landing folder for a small ML organisation (see generator.py)."""

@@ -1,0 +1,233 @@
+"""The sample organisation: accounts, teams and the GPU/storage resources they run.
+
+Every landing file the generator writes (billing now; telemetry, jobs, inference later) is drawn
+from this one world, so the files agree with each other the way real exports do.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from ..config import GPU_CATALOG_CSV
+
+DEFAULT_END = datetime(2026, 11, 20, tzinfo=timezone.utc)  # exclusive: data through 2026-11-19
+DEFAULT_DAYS = 120
+
+TEAMS = {
+    "nlp": ["llm-pretrain", "chat-finetune"],
+    "vision": ["detector-v3", "segmentation"],
+    "recsys": ["ranker", "embeddings"],
+    "platform": ["inference-gateway", "feature-store"],
+    "research": ["rl-agents", "diffusion"],
+}
+
+# AWS region code -> (CUR usage-type prefix, location name)
+REGIONS = {
+    "us-east-1": ("USE1", "US East (N. Virginia)"),
+    "us-west-2": ("USW2", "US West (Oregon)"),
+    "eu-west-1": ("EU", "EU (Ireland)"),
+}
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    name: str
+    payer_id: str
+    payer_name: str
+    source: str  # cur2 | cur_legacy | focus_gcp
+
+
+ACCOUNTS = [
+    Account("210987654321", "ml-research", "012345678901", "acme-ml-payer", "cur2"),
+    Account("345678901234", "ml-production", "012345678901", "acme-ml-payer", "cur2"),
+    Account("456789012345", "ml-sandbox", "012345678901", "acme-ml-payer", "cur2"),
+    # A second payer still on the legacy CUR; its id starts with a zero, as AWS ids may.
+    Account("098765432109", "vision-lab", "098765432109", "vision-lab", "cur_legacy"),
+    Account("acme-ml-gcp-4821", "acme-ml-gcp", "01A2B3-C4D5E6-F70819", "Acme ML GCP billing", "focus_gcp"),
+]
+
+
+@dataclass
+class Resource:
+    resource_id: str
+    account: Account
+    kind: str            # ec2 | sagemaker_training | sagemaker_endpoint | gce | s3 | transfer
+    instance_type: str | None
+    region: str
+    team: str | None
+    project: str | None
+    job_type: str | None
+    env: str | None
+    experiment_id: str | None
+    tag_style: str       # how tags are spelled: lower | capitalised | mixed | none
+    pricing: str         # on_demand | spot | savings_plan | reserved
+    active: np.ndarray   # bool per hour of the window
+    hourly_price: float  # on-demand USD per hour (instances); USD per GB-month (s3)
+    size_gb: float = 0.0
+    notes: dict = field(default_factory=dict)
+
+
+def load_catalog() -> dict[str, dict]:
+    with open(GPU_CATALOG_CSV, newline="") as fh:
+        return {row["instance_type"]: row for row in csv.DictReader(fh)}
+
+
+@dataclass
+class World:
+    start: datetime
+    hours: int
+    resources: list[Resource]
+    seed: int
+    scale: float
+
+    def hour_starts(self) -> np.ndarray:
+        base = np.datetime64(self.start.replace(tzinfo=None), "s")
+        return base + np.arange(self.hours).astype("timedelta64[h]")
+
+
+def _schedule(rng: np.random.Generator, hours: int, start: datetime, pattern: str) -> np.ndarray:
+    h = np.arange(hours)
+    dt = [start + timedelta(hours=int(i)) for i in range(0, hours, 24)]
+    weekday = np.repeat(np.array([d.weekday() < 5 for d in dt]), 24)[:hours]
+    hour_of_day = (h + start.hour) % 24
+    if pattern == "always":
+        return np.ones(hours, bool)
+    if pattern == "business":
+        return weekday & (hour_of_day >= 8) & (hour_of_day < 20)
+    if pattern == "bursty":
+        mask = np.zeros(hours, bool)
+        t = int(rng.integers(0, 72))
+        while t < hours:
+            length = int(rng.integers(6, 96))
+            mask[t : t + length] = True
+            t += length + int(rng.integers(12, 120))
+        return mask
+    if pattern == "retired":  # ran until a day within the window, then terminated
+        stop = int(rng.integers(hours // 4, hours // 2))
+        mask = np.zeros(hours, bool)
+        mask[:stop] = True
+        return mask
+    if pattern == "new":  # launched part-way through the window
+        begin = int(rng.integers(hours // 2, 3 * hours // 4))
+        mask = np.zeros(hours, bool)
+        mask[begin:] = True
+        return mask
+    raise ValueError(pattern)
+
+
+_EC2_FLEET = [
+    # (instance type, kind, pattern, pricing, team, job_type)
+    ("p4d.24xlarge", "ec2", "bursty", "on_demand", "nlp", "training"),
+    ("p4d.24xlarge", "ec2", "bursty", "on_demand", "nlp", "training"),
+    ("p5.48xlarge", "ec2", "bursty", "on_demand", "nlp", "training"),
+    ("p3.8xlarge", "ec2", "business", "on_demand", "research", "research"),
+    ("p3.2xlarge", "ec2", "always", "reserved", "vision", "training"),
+    ("p3.2xlarge", "ec2", "retired", "on_demand", "vision", "experimental"),
+    ("g5.12xlarge", "ec2", "always", "savings_plan", "platform", "inference"),
+    ("g5.12xlarge", "ec2", "always", "savings_plan", "platform", "inference"),
+    ("g5.2xlarge", "ec2", "always", "on_demand", "recsys", "inference"),
+    ("g5.2xlarge", "ec2", "bursty", "spot", "recsys", "batch_retraining"),
+    ("g5.2xlarge", "ec2", "bursty", "spot", "vision", "batch_retraining"),
+    ("g5.xlarge", "ec2", "business", "on_demand", "research", "experimental"),
+    ("g5.xlarge", "ec2", "always", "on_demand", None, None),  # untagged, forgotten
+    ("g4dn.xlarge", "ec2", "always", "on_demand", "platform", "inference"),
+    ("g4dn.xlarge", "ec2", "new", "on_demand", "recsys", "inference"),
+    ("g4dn.2xlarge", "ec2", "business", "on_demand", "research", "experimental"),
+    ("g6.xlarge", "ec2", "new", "on_demand", "platform", "inference"),
+    ("p4d.24xlarge", "ec2", "retired", "on_demand", None, "training"),  # tagged without a team
+    ("ml.p4d.24xlarge", "sagemaker_training", "bursty", "on_demand", "nlp", "training"),
+    ("ml.g5.2xlarge", "sagemaker_training", "bursty", "on_demand", "recsys", "batch_retraining"),
+    ("ml.p3.2xlarge", "sagemaker_training", "bursty", "on_demand", "vision", "training"),
+    ("ml.g5.xlarge", "sagemaker_endpoint", "always", "on_demand", "platform", "inference"),
+    ("ml.g5.xlarge", "sagemaker_endpoint", "always", "on_demand", "recsys", "inference"),
+    ("ml.g4dn.xlarge", "sagemaker_endpoint", "always", "on_demand", "nlp", "inference"),
+    ("ml.g5.12xlarge", "sagemaker_endpoint", "business", "on_demand", "nlp", "inference"),
+    ("g5.xlarge", "ec2", "bursty", "on_demand", "research", "experimental"),
+    ("g5.4xlarge", "ec2", "business", "on_demand", "vision", "research"),
+    ("p3.2xlarge", "ec2", "bursty", "spot", "research", "research"),
+]
+_LEGACY_FLEET = [
+    ("g4dn.xlarge", "ec2", "always", "on_demand", "vision", "inference"),
+    ("g4dn.12xlarge", "ec2", "bursty", "on_demand", "vision", "training"),
+    ("p3.8xlarge", "ec2", "bursty", "on_demand", "vision", "training"),
+    ("g5.2xlarge", "ec2", "business", "on_demand", "vision", "experimental"),
+    ("g5.2xlarge", "ec2", "always", "on_demand", None, None),
+    ("p3.2xlarge", "ec2", "retired", "on_demand", "vision", "research"),
+]
+_GCP_FLEET = [
+    ("a2-highgpu-1g", "gce", "bursty", "on_demand", "research", "research"),
+    ("a2-highgpu-1g", "gce", "always", "on_demand", "nlp", "inference"),
+    ("a2-highgpu-2g", "gce", "bursty", "on_demand", "nlp", "training"),
+    ("g2-standard-8", "gce", "always", "on_demand", "platform", "inference"),
+    ("g2-standard-8", "gce", "business", "on_demand", None, "experimental"),
+    ("a2-ultragpu-1g", "gce", "bursty", "spot", "research", "research"),
+]
+
+
+def build_world(seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS, end: datetime = DEFAULT_END) -> World:
+    """The organisation. `scale` multiplies the fleet (x10 gives ~400 GPU resources)."""
+    rng = np.random.default_rng(seed)
+    start = end - timedelta(days=days)
+    hours = days * 24
+    catalog = load_catalog()
+    cur2_accounts = [a for a in ACCOUNTS if a.source == "cur2"]
+    legacy = next(a for a in ACCOUNTS if a.source == "cur_legacy")
+    gcp = next(a for a in ACCOUNTS if a.source == "focus_gcp")
+    styles = ["lower", "capitalised", "mixed"]
+    resources: list[Resource] = []
+    copies = max(1, int(round(scale)))
+
+    def add(fleet, account_for, prefix):
+        for copy in range(copies):
+            for i, (itype, kind, pattern, pricing, team, job_type) in enumerate(fleet):
+                account = account_for(i)
+                region = "us-east-1" if i % 4 else "us-west-2"
+                if kind == "gce":
+                    region = "us-central1"
+                project = rng.choice(TEAMS[team]) if team else None
+                n = len(resources)
+                if kind == "ec2":
+                    rid = f"i-0{int(rng.integers(1 << 60)):016x}"[:19]
+                elif kind == "sagemaker_training":
+                    rid = f"arn:aws:sagemaker:{region}:{account.account_id}:training-job/{team or 'adhoc'}-{project or 'job'}-{n:04d}"
+                elif kind == "sagemaker_endpoint":
+                    rid = f"arn:aws:sagemaker:{region}:{account.account_id}:endpoint/{project or 'ep'}-{n:04d}"
+                else:
+                    rid = f"//compute.googleapis.com/projects/{account.account_id}/zones/{region}-a/instances/{prefix}-{n:04d}"
+                price = float(catalog[itype]["on_demand_hourly_usd"])
+                style = "none" if team is None and job_type is None else styles[int(rng.integers(len(styles)))]
+                resources.append(Resource(
+                    resource_id=rid, account=account, kind=kind, instance_type=itype, region=region,
+                    team=team, project=project, job_type=job_type,
+                    env="prod" if job_type == "inference" else "dev",
+                    experiment_id=f"exp-{int(rng.integers(100, 999))}" if job_type in ("training", "research") else None,
+                    tag_style=style, pricing=pricing,
+                    active=_schedule(rng, hours, start, pattern), hourly_price=price,
+                ))
+
+    add(_EC2_FLEET, lambda i: cur2_accounts[i % len(cur2_accounts)], "ec2")
+    add(_LEGACY_FLEET, lambda i: legacy, "ec2")
+    add(_GCP_FLEET, lambda i: gcp, "gpu-vm")
+    # Storage and data transfer, a few per team.
+    for copy in range(copies):
+        for i, team in enumerate(list(TEAMS) + [None]):
+            account = cur2_accounts[i % len(cur2_accounts)]
+            resources.append(Resource(
+                resource_id=f"acme-{team or 'scratch'}-datasets-{copy}", account=account, kind="s3",
+                instance_type=None, region="us-east-1", team=team,
+                project=TEAMS[team][0] if team else None, job_type=None, env="prod", experiment_id=None,
+                tag_style="lower" if team else "none", pricing="on_demand",
+                active=np.ones(hours, bool), hourly_price=0.023, size_gb=float(rng.integers(2_000, 60_000)),
+            ))
+        resources.append(Resource(
+            resource_id="", account=cur2_accounts[0], kind="transfer", instance_type=None, region="us-east-1",
+            team="nlp", project="llm-pretrain", job_type="training", env="dev", experiment_id=None,
+            tag_style="none", pricing="on_demand", active=np.ones(hours, bool), hourly_price=0.02,
+            size_gb=float(rng.integers(200, 900)),  # GB a day moved us-east-1 -> us-west-2
+        ))
+    return World(start=start, hours=hours, resources=resources, seed=seed, scale=scale)
