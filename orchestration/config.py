@@ -8,12 +8,18 @@ directory, sees the same files as the Python code.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 GPU_CATALOG_CSV = DBT_PROJECT_DIR / "seeds" / "gpu_instance_catalog.csv"
+
+# dbt installed in the same environment as this code (the venv's bin/), else the one on PATH.
+_VENV_DBT = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
 
 DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse" / "finops.duckdb"

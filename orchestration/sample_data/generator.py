@@ -234,8 +234,8 @@ class Generator:
             base, prefix = self._base(r, "ri-fee|none")
             self.tag_sets["ri-fee|none"] = {}
             arn = f"arn:aws:ec2:{r.region}:{r.account.payer_id}:reserved-instances/acme-p3-ri-1"
-            out.add(1, **dict(base, resource_id=arn, az=None), start=np.datetime64(month_start, "s"),
-                    end=np.datetime64(month_end, "s"), product_code="AmazonEC2",
+            out.add(1, **dict(base, resource_id=arn, az=None), start=np.datetime64(month_start.replace(tzinfo=None), "s"),
+                    end=np.datetime64(month_end.replace(tzinfo=None), "s"), product_code="AmazonEC2",
                     product_name="Amazon Elastic Compute Cloud", product_family="Compute Instance",
                     operation="RunInstances", line_item_type="RIFee", usage_type=f"{prefix}-HeavyUsage:{r.instance_type}",
                     usage_amount=float(window_hours), unblended_rate=rate, unblended_cost=round(rate * window_hours, 6),
@@ -249,7 +249,7 @@ class Generator:
                     payer_name=account.payer_name, region=None, location=None, tag_ref="none|none",
                     resource_id=None, az=None, instance_type=None)
         self.tag_sets["none|none"] = {}
-        s, e = np.datetime64(month_start, "s"), np.datetime64(month_end, "s")
+        s, e = np.datetime64(month_start.replace(tzinfo=None), "s"), np.datetime64(month_end.replace(tzinfo=None), "s")
         tax = round(usage_total * 0.0625, 6)
         out.add(1, **base, start=s, end=e, product_code="AmazonEC2", product_name="Amazon Elastic Compute Cloud",
                 line_item_type="Tax", usage_type="", operation="", usage_amount=1.0, unblended_cost=tax,

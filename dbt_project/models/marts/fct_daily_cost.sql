@@ -1,0 +1,30 @@
+-- Spend per day, account, service and owner. The grain every spend chart starts from.
+with line_items as (
+
+    select * from {{ ref('int_billing_line_items_classified') }}
+
+)
+
+select
+    usage_date,
+    billing_period,
+    provider_name,
+    billing_account_id,
+    sub_account_id,
+    service_category,
+    service_name,
+    charge_category,
+    coalesce(team, '(untagged)')       as team,
+    coalesce(project, '(untagged)')    as project,
+    coalesce(job_type, '(untagged)')   as job_type,
+    sum(billed_cost)                   as billed_cost,
+    sum(effective_cost)                as effective_cost,
+    sum(list_cost)                     as list_cost,
+    sum(case when is_gpu then effective_cost else 0 end) as gpu_effective_cost,
+    sum(case when is_gpu and pricing_unit in ('Hrs', 'Hours', 'Hour') then pricing_quantity * gpu_count else 0 end) as gpu_hours,
+    count(*)                           as line_items
+from line_items
+group by
+    usage_date, billing_period, provider_name, billing_account_id, sub_account_id,
+    service_category, service_name, charge_category,
+    coalesce(team, '(untagged)'), coalesce(project, '(untagged)'), coalesce(job_type, '(untagged)')

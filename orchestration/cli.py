@@ -1,0 +1,137 @@
+"""`make run`: generate the sample if the landing is empty, materialize the whole asset graph
+through Dagster (every billing period, then dbt, checks and exports) and print a summary.
+
+    python -m orchestration.cli run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from .config import DBT_EXECUTABLE, DBT_PROJECT_DIR, REPO_ROOT, load_settings
+
+
+def log(msg: str) -> None:
+    print(f"[finops] {msg}", flush=True)
+
+
+def prepare_dbt_manifest(warehouse: str) -> None:
+    """dbt parse, so the Dagster code location can read target/manifest.json."""
+    env = dict(os.environ, FINOPS_WAREHOUSE=warehouse)
+    cmd = [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+           "--profiles-dir", str(DBT_PROJECT_DIR)]
+    subprocess.run(cmd, check=True, env=env, cwd=DBT_PROJECT_DIR)
+
+
+def ensure_dagster_home() -> Path:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / "data" / "dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        # One run at a time writes the DuckDB warehouse: the pool every writer asset uses.
+        cfg.write_text(
+            "telemetry:\n  enabled: false\n"
+            "concurrency:\n  pools:\n    default_limit: 1\n"
+        )
+    return home
+
+
+def run(args) -> int:
+    started = time.monotonic()
+    settings = load_settings()
+    from .policy import load_policy
+
+    policy = load_policy(settings.policy)
+    if settings.landing_is_default:
+        from .sample_data.generator import generate, landing_is_empty
+
+        if landing_is_empty(settings.landing):
+            log(f"landing {settings.landing} is empty: generating the sample organisation (seed {args.seed})")
+            s = generate(settings.landing, seed=args.seed, scale=args.scale, log=lambda m: None)
+            log(f"  {len(s['files'])} files, {s['rows']:,} line items, ${s['billed_cost']:,.2f} billed")
+    ensure_dagster_home()
+    log("parsing the dbt project")
+    prepare_dbt_manifest(settings.warehouse)
+
+    from dagster import DagsterInstance
+
+    from .definitions import defs
+    from .ingest.pipeline import discover_periods
+
+    log(f"scanning {settings.landing}/billing")
+    periods, probes = discover_periods(settings.landing, policy.tagging, log=lambda m: None)
+    unreadable = [p for p in probes if p.error]
+    for p in unreadable:
+        log(f"  UNREADABLE: {p.error}")
+    log(f"  {len(probes)} billing files, periods: {', '.join(periods) or 'none'}")
+    instance = DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions("billing_period"))
+    new = [p for p in periods if p not in known]
+    if new:
+        instance.add_dynamic_partitions("billing_period", new)
+
+    failed = []
+    ingest = defs.resolve_job_def("ingest_billing")
+    for period in periods:
+        t = time.monotonic()
+        result = ingest.execute_in_process(partition_key=period, instance=instance, raise_on_error=False)
+        status = "ok" if result.success else "FAILED"
+        log(f"  ingest {period}: {status} ({time.monotonic() - t:.1f}s)")
+        if not result.success:
+            failed.append(period)
+    log("dbt build, checks and exports")
+    result = defs.resolve_job_def("build_marts_and_exports").execute_in_process(instance=instance, raise_on_error=False)
+    if not result.success:
+        log("the marts/exports run FAILED; see the errors above (or `make dev` for the run's logs)")
+    summary(settings)
+    log(f"done in {time.monotonic() - started:.0f}s; browse the lineage with `make dev`")
+    if failed:
+        log(f"billing periods that failed (their previous data is kept): {', '.join(failed)}")
+    return 0 if result.success and not failed else 1
+
+
+def summary(settings) -> None:
+    from .resources import connect_warehouse
+
+    con = connect_warehouse(settings.warehouse, read_only=True)
+    try:
+        rows, billed, effective = con.execute(
+            "SELECT COUNT(*), SUM(BilledCost), SUM(EffectiveCost) FROM raw.billing_line_items").fetchone()
+        quarantined = con.execute("SELECT COUNT(*) FROM raw.billing_quarantine").fetchone()[0]
+        usage, untagged = con.execute("""
+            SELECT SUM(effective_cost), SUM(CASE WHEN is_untagged THEN effective_cost END)
+            FROM intermediate.int_billing_line_items_classified WHERE is_allocatable""").fetchone()
+        gpu = con.execute("SELECT SUM(gpu_effective_cost), SUM(gpu_hours) FROM marts.fct_daily_cost").fetchone()
+    finally:
+        con.close()
+    share = (Decimal(untagged or 0) / Decimal(usage)) if usage else Decimal(0)
+    print()
+    print("  rows in (canonical line items) : {:,}".format(rows))
+    print("  rows quarantined               : {:,}".format(quarantined))
+    print("  billed total                   : ${:,.2f}".format(billed or 0))
+    print("  effective (amortised) total    : ${:,.2f}".format(effective or 0))
+    print("  GPU spend / GPU-hours          : ${:,.2f} / {:,.0f}".format(gpu[0] or 0, gpu[1] or 0))
+    print("  untagged share of usage        : {:.1%}".format(float(share)))
+    print(f"  warehouse                      : {settings.warehouse}")
+    print(f"  exports                        : {settings.exports}")
+    print()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="finops")
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="materialize the whole graph on FINOPS_LANDING")
+    r.add_argument("--seed", type=int, default=7)
+    r.add_argument("--scale", type=float, default=1.0)
+    args = ap.parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Policy values handed to dbt as `--vars`, built as pure functions so they are unit-tested."""
+
+from __future__ import annotations
+
+import json
+
+from ..policy import Policy
+
+
+def dbt_vars(policy: Policy) -> dict:
+    return {
+        "untagged_required_tags": list(policy.tagging.required),
+        "untagged_top_offenders": policy.tagging.top_offenders,
+    }
+
+
+def dbt_build_args(policy: Policy) -> list[str]:
+    return ["build", "--vars", json.dumps(dbt_vars(policy), sort_keys=True)]
