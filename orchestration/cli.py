@@ -129,7 +129,12 @@ def main(argv=None) -> int:
     r = sub.add_parser("run", help="materialize the whole graph on FINOPS_LANDING")
     r.add_argument("--seed", type=int, default=7)
     r.add_argument("--scale", type=float, default=1.0)
+    sub.add_parser("prepare", help="parse the dbt project and set up DAGSTER_HOME (for `make dev`)")
     args = ap.parse_args(argv)
+    if args.command == "prepare":
+        ensure_dagster_home()
+        prepare_dbt_manifest(load_settings().warehouse)
+        return 0
     return run(args)
 
 

@@ -167,7 +167,10 @@ def _csv_rejects(con, name: str) -> list[tuple]:
     if not exists:
         return []
     rows = con.execute(
-        f"SELECT line, column_name, error_type, LEFT(csv_line, 500), LEFT(error_message, 300) FROM {name}_errors ORDER BY line"
+        # DuckDB reports a short row once per missing column: one quarantine row per CSV line
+        f"""SELECT line, ARG_MIN(column_name, column_idx), ARG_MIN(CAST(error_type AS VARCHAR), column_idx),
+                   LEFT(ANY_VALUE(csv_line), 500), LEFT(ARG_MIN(error_message, column_idx), 300)
+            FROM {name}_errors GROUP BY line ORDER BY line"""
     ).fetchall()
     con.execute(f"DROP TABLE IF EXISTS {name}_errors")
     con.execute(f"DROP TABLE IF EXISTS {name}_scans")
@@ -184,21 +187,24 @@ class DeliveryChoice:
 
 def choose_deliveries(probes: list[FileProbe]) -> DeliveryChoice:
     files_by_delivery: dict[str, list[LandingFile]] = defaultdict(list)
-    latest: dict[str, datetime] = {}
+    # recency of a delivery for one (period, account): its newest file that carries them, so
+    # monthly files sharing a folder and name stem do not lend each other their dates
+    latest: dict[tuple[str, str, str], datetime] = {}
     candidates: dict[tuple[str, str], set[str]] = defaultdict(set)
     for p in probes:
         if p.error or not p.groups:
             continue
         key = delivery_key(p.file)
         files_by_delivery[key].append(p.file)
-        latest[key] = max(latest.get(key, p.file.modified), p.file.modified)
         for g in p.groups:
             period = g.period or p.home_period
             if period:
                 candidates[(period, g.account)].add(key)
+                k = (key, period, g.account)
+                latest[k] = max(latest.get(k, p.file.modified), p.file.modified)
     winners, superseded = {}, {}
     for pa, keys in candidates.items():
-        ordered = sorted(keys, key=lambda k: (latest[k], k))
+        ordered = sorted(keys, key=lambda k: (latest[(k, *pa)], k))
         winners[pa] = ordered[-1]
         superseded[pa] = ordered[:-1]
     return DeliveryChoice(winners, dict(files_by_delivery), superseded)

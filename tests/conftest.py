@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.config import DEFAULT_POLICY, REPO_ROOT
+from orchestration.ingest.billing import ensure_tables, load_period
+from orchestration.ingest.pipeline import probe_all, scan_billing
+from orchestration.policy import load_policy
+from orchestration.sample_data.generator import generate
+
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def tagging():
+    return load_policy(DEFAULT_POLICY).tagging
+
+
+@pytest.fixture(scope="session")
+def sample_landing_master(tmp_path_factory) -> Path:
+    landing = tmp_path_factory.mktemp("sample") / "landing"
+    generate(landing, seed=7, log=lambda m: None)
+    return landing
+
+
+@pytest.fixture
+def sample_landing(sample_landing_master, tmp_path) -> Path:
+    """A private copy of the generated sample (tests may re-deliver files in it)."""
+    dst = tmp_path / "landing"
+    shutil.copytree(sample_landing_master, dst, copy_function=shutil.copy2)
+    return dst
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    c.execute("SET TimeZone = 'UTC'")
+    yield c
+    c.close()
+
+
+def ingest_all(con, landing, tagging, periods=None) -> dict:
+    """Plain-function ingest of every (or the given) billing period; returns period -> PeriodLoad."""
+    ensure_tables(con)
+    probes = probe_all(con, scan_billing(str(landing)), tagging, log=lambda m: None)
+    wanted = periods or sorted({p for pr in probes for p in pr.periods})
+    return {p: load_period(con, p, probes, tagging, log=lambda m: None) for p in wanted}
