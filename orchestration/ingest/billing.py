@@ -94,7 +94,8 @@ def _delivered_at(f: LandingFile) -> str:
     return f.modified.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def source_spec(con, f: LandingFile, policy: TaggingPolicy, rejects: str | None = None) -> tuple[str, SourceSpec | None, FileHeader]:
+def source_spec(con, f: LandingFile, policy: TaggingPolicy, rejects: str | None = None,
+                with_tags: bool = True) -> tuple[str, SourceSpec | None, FileHeader]:
     path = local_path(f)
     header = read_header(path, f.uri)
     fmt = detect_billing_format(header.columns, f.uri)
@@ -102,7 +103,7 @@ def source_spec(con, f: LandingFile, policy: TaggingPolicy, rejects: str | None 
         return fmt, None, header
     builder = {CUR2: cur2_source, CUR_LEGACY: cur_legacy_source, FOCUS: focus_source}[fmt]
     try:
-        spec = builder(con, path, header, rejects)
+        spec = builder(con, path, header, rejects, with_tags)
     except IngestError:
         raise
     except Exception as exc:  # DuckDB's own error types: a broken file
@@ -120,7 +121,8 @@ def probe_file(con, f: LandingFile, policy: TaggingPolicy) -> FileProbe:
     recorded so the file's own partition fails and nothing else."""
     try:
         register_gpu_catalog(con)
-        fmt, spec, _ = source_spec(con, f, policy, rejects="_probe_rej")
+        # the probe needs periods, accounts and costs only: no scan for tag keys
+        fmt, spec, _ = source_spec(con, f, policy, rejects="_probe_rej", with_tags=False)
         if spec is None:
             return FileProbe(f, fmt, None)
         sql = canonical_select(spec, policy, source_file=f.uri, delivered_at=_delivered_at(f), home_period=None)
@@ -266,13 +268,19 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                                        home_period=probe.home_period)
                 account_list = ", ".join(literal(a) for a in accounts)
                 where = f"x_billing_period = {literal(period)} AND COALESCE(BillingAccountId, '') IN ({account_list})"
-                con.execute(f"INSERT INTO {LINE_ITEMS} ({columns}) SELECT {columns} FROM ({sql}) WHERE _reject_reason IS NULL AND {where}")
+                inserted = con.execute(
+                    f"INSERT INTO {LINE_ITEMS} ({columns}) SELECT {columns} FROM ({sql}) WHERE _reject_reason IS NULL AND {where}"
+                ).fetchone()[0]
                 parse_rejects = _csv_rejects(con, "_load_rej")
-                con.execute(f"""
-                    INSERT INTO {QUARANTINE}
-                    SELECT x_billing_period, COALESCE(BillingAccountId, ''), x_source_file, x_source_format, x_source_row,
-                           _reject_column, _reject_reason, _reject_value, _landing_billed_cost, x_ingested_at
-                    FROM ({sql}) WHERE _reject_reason IS NOT NULL AND {where}""")
+                expected = sum(g.rows for g in probe.groups
+                               if (g.period or probe.home_period) == period and g.account in accounts)
+                # a second pass for the quarantine only when the probe saw rows that did not load
+                if inserted < expected:
+                    con.execute(f"""
+                        INSERT INTO {QUARANTINE}
+                        SELECT x_billing_period, COALESCE(BillingAccountId, ''), x_source_file, x_source_format, x_source_row,
+                               _reject_column, _reject_reason, _reject_value, _landing_billed_cost, x_ingested_at
+                        FROM ({sql}) WHERE _reject_reason IS NOT NULL AND {where}""")
                 if parse_rejects and probe.home_period == period:
                     con.executemany(
                         f"INSERT INTO {QUARANTINE} VALUES (?, '', ?, ?, ?, ?, ?, ?, NULL, CAST(? AS TIMESTAMP))",

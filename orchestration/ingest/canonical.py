@@ -220,7 +220,8 @@ def canonical_select(
         elif typ == "TIMESTAMP":
             base.append(f"{timestamp(expr, spec.typed)} AS {name}")
         elif typ == "VARCHAR" and name != "Tags":
-            base.append(f"{text(expr)} AS {name}")
+            # parquet strings are already strings; CSV text gets trimmed
+            base.append(f"NULLIF(CAST({expr} AS VARCHAR), '') AS {name}" if spec.typed else f"{text(expr)} AS {name}")
         else:
             base.append(f"CAST({expr} AS {typ}) AS {name}")
     tags = tag_lookup_exprs(spec, policy)

@@ -206,7 +206,7 @@ def csv_from(path: str, rejects: str | None = None) -> str:
     return f"read_csv({literal(path)}, {opts})"
 
 
-def cur2_source(con, path: str, header: FileHeader, rejects: str | None = None) -> SourceSpec:
+def cur2_source(con, path: str, header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
     """AWS CUR 2.0 as AWS Data Exports writes it (2023-11 schema): snake_case columns, `product`,
     `resource_tags`, `cost_category` as MAPs in parquet and as JSON text in CSV."""
     cols = list(header.columns)
@@ -230,7 +230,7 @@ def cur2_source(con, path: str, header: FileHeader, rejects: str | None = None) 
         product_map = _as_map(con, from_sql, "product", typed)
     exprs, origin = _cur_exprs(_col_fn(available), typed, product_map)
     spec = SourceSpec("cur2", from_sql, exprs, origin, typed, tag_map=tag_map, extra_rejects=extra_rejects)
-    if tag_map:
+    if tag_map and with_tags:
         spec.tag_keys = _distinct_map_keys(con, from_sql, tag_map)
     return spec
 
@@ -243,7 +243,7 @@ def _as_map(con, from_sql: str, column: str, typed: bool) -> str:
     return f"TRY_CAST(TRY_CAST({ident(column)} AS JSON) AS MAP(VARCHAR, VARCHAR))"
 
 
-def cur_legacy_source(con, path: str, header: FileHeader, rejects: str | None = None) -> SourceSpec:
+def cur_legacy_source(con, path: str, header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
     """The legacy AWS Cost and Usage Report (CSV, slash headers such as `lineItem/UnblendedCost`,
     `product/instanceType`, `resourceTags/user:team`), as AWS has written it since 2017."""
     from_sql = f"(SELECT *, ROW_NUMBER() OVER () AS _row FROM {csv_from(path, rejects)})"

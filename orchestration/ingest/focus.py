@@ -17,7 +17,7 @@ from .sqlutil import ident, literal
 _INSTANCE_TYPE_EXTENSIONS = ("x_instancetype", "x_instance_type", "x_skuinstancetype", "x_vmsize")
 
 
-def focus_source(con, path: str, header: FileHeader, rejects: str | None = None) -> SourceSpec:
+def focus_source(con, path: str, header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
     cols = list(header.columns)
     typed = header.container == "parquet"
     if typed:
@@ -62,7 +62,7 @@ def focus_source(con, path: str, header: FileHeader, rejects: str | None = None)
         f"focus-{focus_version(tuple(cols))}", from_sql, exprs, {}, typed,
         tag_map=tag_map, extra_rejects=extra_rejects,
     )
-    if tag_map:
+    if tag_map and with_tags:
         rows = con.execute(
             f"SELECT DISTINCT k FROM (SELECT UNNEST(MAP_KEYS({tag_map})) AS k FROM {from_sql}) "
             "WHERE k IS NOT NULL ORDER BY k"

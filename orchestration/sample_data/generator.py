@@ -538,12 +538,13 @@ def _write_csv_gz(table: pa.Table, path: Path) -> None:
 def _write_parquet(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    pq.write_table(table, tmp, compression="snappy")
+    # several row groups per file, as AWS writes them: DuckDB reads row groups in parallel
+    pq.write_table(table, tmp, compression="snappy", row_group_size=131_072)
     os.replace(tmp, path)
 
 
 def generate(landing: str | Path, seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS,
-             end: datetime = DEFAULT_END, log=print) -> dict:
+             end: datetime = DEFAULT_END, log=print, formats: tuple[str, ...] = ("cur2", "cur_legacy", "focus")) -> dict:
     """Write the sample landing folder; returns a summary (files, rows, billed totals)."""
     landing = Path(landing)
     world = build_world(seed=seed, scale=scale, days=days, end=end)
@@ -590,6 +591,8 @@ def generate(landing: str | Path, seed: int = 7, scale: float = 1.0, days: int =
         _set_mtime(manifest, delivered)
         summary["files"] += data_files
 
+        if "cur_legacy" not in formats:
+            continue
         # --- legacy CUR: one assembly per delivery
         legacy = by_source["cur_legacy"]
         report = "vision-lab-cur"
@@ -617,6 +620,8 @@ def generate(landing: str | Path, seed: int = 7, scale: float = 1.0, days: int =
                 summary["billed_cost"] += float(pc.sum(lines.column("unblended_cost")).as_py() or 0)
             log(f"  wrote {path.relative_to(landing)} ({table.num_rows:,} rows)")
 
+        if "focus" not in formats:
+            continue
         # --- FOCUS 1.2 from Google Cloud, a file per month
         lines = gen.lines_for(by_source["focus_gcp"], lo, hi)
         table = focus_table(gen, lines, m_start, m_end)

@@ -1,0 +1,115 @@
+"""Benchmark (not a test): ingest N CUR 2.0 line items into the canonical table and build the
+marts, against DuckDB's own `CREATE TABLE AS SELECT * FROM read_parquet(...)` of the same files.
+
+    make bench                 # 10 M line items
+    make bench SCALE=1000000
+
+Prints on its last lines: ingest_rows_per_s, ingest_vs_duckdb_copy (DuckDB copy time / our
+ingest time: 1.0 = as fast as a plain copy), dbt_build_s and peak_rss_mb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from orchestration.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, DEFAULT_POLICY  # noqa: E402
+from orchestration.ingest.billing import ensure_tables, load_period  # noqa: E402
+from orchestration.ingest.pipeline import probe_all, scan_billing  # noqa: E402
+from orchestration.marts.dbt_vars import dbt_vars  # noqa: E402
+from orchestration.policy import load_policy  # noqa: E402
+from orchestration.sample_data.generator import generate  # noqa: E402
+
+CUR2_ROWS_PER_SCALE = 54_640  # CUR 2.0 line items the sample writes per unit of scale
+
+
+def peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--workdir", default=os.environ.get("FINOPS_BENCH_DIR", str(Path(tempfile.gettempdir()) / "finops-bench")))
+    ap.add_argument("--memory-limit", default="4GB")
+    args = ap.parse_args()
+    scale = max(1, round(args.rows / CUR2_ROWS_PER_SCALE))
+    work = Path(args.workdir)
+    landing = work / f"landing-scale{scale}"
+    if not (landing / ".complete").exists():
+        shutil.rmtree(landing, ignore_errors=True)
+        t = time.monotonic()
+        print(f"generating ~{args.rows:,} CUR 2.0 line items (scale {scale}) in {landing} ...", flush=True)
+        s = generate(landing, seed=11, scale=scale, log=lambda m: None, formats=("cur2",))
+        (landing / ".complete").write_text(json.dumps({"rows": s["rows"]}))
+        print(f"  generated {s['rows']:,} rows in {time.monotonic() - t:.0f}s", flush=True)
+    files = scan_billing(str(landing))
+    parquet = [f.uri for f in files]
+    rows = json.loads((landing / ".complete").read_text())["rows"]
+
+    # DuckDB's own copy of the same files: the yardstick
+    base_db = work / "baseline.duckdb"
+    base_db.unlink(missing_ok=True)
+    con = duckdb.connect(str(base_db))
+    con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    t = time.monotonic()
+    con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [parquet])
+    copy_s = time.monotonic() - t
+    con.close()
+    base_db.unlink(missing_ok=True)
+    print(f"duckdb CTAS read_parquet: {copy_s:.1f}s", flush=True)
+
+    # Our ingest: probe every file, then replace each billing period
+    tagging = load_policy(DEFAULT_POLICY).tagging
+    wh = work / "warehouse.duckdb"
+    wh.unlink(missing_ok=True)
+    con = duckdb.connect(str(wh))
+    con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    con.execute("SET TimeZone = 'UTC'")
+    ensure_tables(con)
+    t = time.monotonic()
+    probes = probe_all(con, files, tagging, log=lambda m: None)
+    probe_s = time.monotonic() - t
+    loaded = 0
+    for period in sorted({p for pr in probes for p in pr.periods}):
+        r = load_period(con, period, probes, tagging, log=lambda m: None)
+        loaded += r.rows_loaded
+        print(f"  {period}: {r.rows_loaded:,} rows in {r.seconds:.1f}s", flush=True)
+    ingest_s = time.monotonic() - t
+    con.close()
+    assert loaded == rows, (loaded, rows)
+    print(f"ingest: {ingest_s:.1f}s (probe {probe_s:.1f}s)", flush=True)
+
+    env = dict(os.environ, FINOPS_WAREHOUSE=str(wh))
+    t = time.monotonic()
+    subprocess.run([DBT_EXECUTABLE, "build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                    str(DBT_PROJECT_DIR), "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY)))],
+                   check=True, env=env, cwd=DBT_PROJECT_DIR)
+    dbt_s = time.monotonic() - t
+    print(f"dbt build: {dbt_s:.1f}s", flush=True)
+    print(f"rows={rows}")
+    print(f"ingest_s={ingest_s:.2f}")
+    print(f"duckdb_copy_s={copy_s:.2f}")
+    print(f"dbt_build_s={dbt_s:.2f}")
+    print(f"ingest_rows_per_s={rows / ingest_s:.0f}")
+    print(f"ingest_vs_duckdb_copy={copy_s / ingest_s:.2f}")
+    print(f"peak_rss_mb={peak_rss_mb():.0f}")
+
+
+if __name__ == "__main__":
+    main()
