@@ -69,7 +69,13 @@ def run(args) -> int:
     unreadable = [p for p in probes if p.error]
     for p in unreadable:
         log(f"  UNREADABLE: {p.error}")
-    log(f"  {len(probes)} billing files, periods: {', '.join(periods) or 'none'}")
+    by_format: dict[str, int] = {}
+    for p in probes:
+        by_format[p.source_format] = by_format.get(p.source_format, 0) + 1
+    log(f"  {len(probes)} billing files ({', '.join(f'{n} {k}' for k, n in sorted(by_format.items()))}), "
+        f"periods: {', '.join(periods) or 'none'}")
+    if by_format.get("focus_contract_commitment"):
+        log("  FOCUS 1.3 contract-commitment files hold commitments, not cost rows: recognised, not loaded")
     instance = DagsterInstance.get()
     known = set(instance.get_dynamic_partitions("billing_period"))
     new = [p for p in periods if p not in known]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,8 @@ def connect_warehouse(path: str, read_only: bool = False, wait_seconds: float = 
         try:
             con = duckdb.connect(path, read_only=read_only)
             con.execute("SET TimeZone = 'UTC'")
+            # a bounded footprint: DuckDB spills to disk past this (same setting as dbt's profile)
+            con.execute("SET memory_limit = ?", [os.environ.get("FINOPS_DUCKDB_MEMORY_LIMIT", "4GB")])
             return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..policy import TaggingPolicy
-from .canonical import CANONICAL_NAMES, SourceSpec, canonical_select, ddl, register_gpu_catalog
+from .canonical import CANONICAL_NAMES, SourceSpec, canonical_select, ddl, probe_select, register_gpu_catalog
 from .cur import cur2_source, cur_legacy_source
 from .detect import CUR2, CUR_LEGACY, FOCUS, FOCUS_CONTRACT_COMMITMENT, FileHeader, detect_billing_format, read_header
 from .errors import BadFileError, IngestError
@@ -68,6 +68,7 @@ class FileProbe:
     groups: list[PeriodGroup] = field(default_factory=list)
     parse_rejects: int = 0
     error: str | None = None
+    columns: str = ""  # the header, to batch part files that share it
 
     @property
     def periods(self) -> set[str]:
@@ -94,20 +95,23 @@ def _delivered_at(f: LandingFile) -> str:
     return f.modified.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def source_spec(con, f: LandingFile, policy: TaggingPolicy, rejects: str | None = None,
+def source_spec(con, files: LandingFile | list[LandingFile], policy: TaggingPolicy, rejects: str | None = None,
                 with_tags: bool = True) -> tuple[str, SourceSpec | None, FileHeader]:
-    path = local_path(f)
-    header = read_header(path, f.uri)
-    fmt = detect_billing_format(header.columns, f.uri)
+    """One reader spec over one file, or over several files of one delivery that share a header
+    (one scan instead of one statement per part file)."""
+    files = [files] if isinstance(files, LandingFile) else files
+    paths = [local_path(f) for f in files]
+    header = read_header(paths[0], files[0].uri)
+    fmt = detect_billing_format(header.columns, files[0].uri)
     if fmt == FOCUS_CONTRACT_COMMITMENT:
         return fmt, None, header
     builder = {CUR2: cur2_source, CUR_LEGACY: cur_legacy_source, FOCUS: focus_source}[fmt]
     try:
-        spec = builder(con, path, header, rejects, with_tags)
+        spec = builder(con, paths, header, rejects, with_tags)
     except IngestError:
         raise
     except Exception as exc:  # DuckDB's own error types: a broken file
-        raise BadFileError(f.uri, _short(exc)) from None
+        raise BadFileError(", ".join(f.uri for f in files), _short(exc)) from None
     return fmt, spec, header
 
 
@@ -122,15 +126,10 @@ def probe_file(con, f: LandingFile, policy: TaggingPolicy) -> FileProbe:
     try:
         register_gpu_catalog(con)
         # the probe needs periods, accounts and costs only: no scan for tag keys
-        fmt, spec, _ = source_spec(con, f, policy, rejects="_probe_rej", with_tags=False)
+        fmt, spec, header = source_spec(con, f, policy, rejects="_probe_rej", with_tags=False)
         if spec is None:
             return FileProbe(f, fmt, None)
-        sql = canonical_select(spec, policy, source_file=f.uri, delivered_at=_delivered_at(f), home_period=None)
-        rows = con.execute(
-            f"""SELECT STRFTIME(COALESCE(t.BillingPeriodStart, DATE_TRUNC('month', t.ChargePeriodStart)), '%Y-%m') AS period,
-                       COALESCE(t.BillingAccountId, '') AS account, COUNT(*), SUM(_landing_billed_cost)
-                FROM ({sql}) t GROUP BY ALL ORDER BY 3 DESC, 1, 2"""
-        ).fetchall()
+        rows = con.execute(probe_select(spec)).fetchall()
         groups = [PeriodGroup(p, a, n, s) for p, a, n, s in rows]
         counts: dict[str, int] = defaultdict(int)
         for g in groups:
@@ -138,7 +137,7 @@ def probe_file(con, f: LandingFile, policy: TaggingPolicy) -> FileProbe:
                 counts[g.period] += g.rows
         home = max(sorted(counts), key=lambda p: counts[p]) if counts else _period_from_path(f.uri)
         rejects = _csv_rejects(con, "_probe_rej")
-        return FileProbe(f, spec.format_label, home, groups, parse_rejects=len(rejects))
+        return FileProbe(f, spec.format_label, home, groups, parse_rejects=len(rejects), columns=",".join(header.columns))
     except IngestError as exc:
         return FileProbe(f, "unknown", _period_from_path(f.uri), error=str(exc))
     except Exception as exc:
@@ -170,9 +169,11 @@ def _csv_rejects(con, name: str) -> list[tuple]:
         return []
     rows = con.execute(
         # DuckDB reports a short row once per missing column: one quarantine row per CSV line
-        f"""SELECT line, ARG_MIN(column_name, column_idx), ARG_MIN(CAST(error_type AS VARCHAR), column_idx),
-                   LEFT(ANY_VALUE(csv_line), 500), LEFT(ARG_MIN(error_message, column_idx), 300)
-            FROM {name}_errors GROUP BY line ORDER BY line"""
+        f"""SELECT s.file_path, e.line, ARG_MIN(e.column_name, e.column_idx),
+                   ARG_MIN(CAST(e.error_type AS VARCHAR), e.column_idx),
+                   LEFT(ANY_VALUE(e.csv_line), 500), LEFT(ARG_MIN(e.error_message, e.column_idx), 300)
+            FROM {name}_errors e JOIN {name}_scans s USING (scan_id, file_id)
+            GROUP BY s.file_path, e.line ORDER BY s.file_path, e.line"""
     ).fetchall()
     con.execute(f"DROP TABLE IF EXISTS {name}_errors")
     con.execute(f"DROP TABLE IF EXISTS {name}_scans")
@@ -257,23 +258,30 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
         con.execute(f"DELETE FROM {FILES} WHERE billing_period = ?", [period])
         for key in sorted(accounts_by_delivery):
             accounts = accounts_by_delivery[key]
-            for f in sorted(choice.files_by_delivery[key], key=lambda x: x.uri):
-                probe = probe_by_uri[f.uri]
-                if not any((g.period or probe.home_period) == period and g.account in accounts for g in probe.groups):
-                    continue
-                log(f"loading {f.uri} ({probe.source_format}) for {period}, accounts {', '.join(a or '(empty)' for a in accounts)}")
-                _, spec, _ = source_spec(con, f, policy, rejects="_load_rej")
+            relevant = [
+                f for f in sorted(choice.files_by_delivery[key], key=lambda x: x.uri)
+                if any((g.period or probe_by_uri[f.uri].home_period) == period and g.account in accounts
+                       for g in probe_by_uri[f.uri].groups)
+            ]
+            # part files with the same header are read in one scan
+            batches: dict[tuple, list[LandingFile]] = defaultdict(list)
+            for f in relevant:
+                batches[(probe_by_uri[f.uri].source_format, probe_by_uri[f.uri].columns)].append(f)
+            for batch in batches.values():
+                log(f"loading {len(batch)} file(s) of {key} ({probe_by_uri[batch[0].uri].source_format}) for {period}, "
+                    f"accounts {', '.join(a or '(empty)' for a in accounts)}")
+                _, spec, _ = source_spec(con, batch, policy, rejects="_load_rej")
                 _csv_rejects(con, "_load_rej")  # drop what the spec's own key scans recorded
-                sql = canonical_select(spec, policy, source_file=f.uri, delivered_at=_delivered_at(f),
-                                       home_period=probe.home_period)
+                meta = {local_path(f): (f.uri, _delivered_at(f), probe_by_uri[f.uri].home_period) for f in batch}
+                sql = canonical_select(spec, policy, files=meta)
                 account_list = ", ".join(literal(a) for a in accounts)
                 where = f"x_billing_period = {literal(period)} AND COALESCE(BillingAccountId, '') IN ({account_list})"
                 inserted = con.execute(
                     f"INSERT INTO {LINE_ITEMS} ({columns}) SELECT {columns} FROM ({sql}) WHERE _reject_reason IS NULL AND {where}"
                 ).fetchone()[0]
                 parse_rejects = _csv_rejects(con, "_load_rej")
-                expected = sum(g.rows for g in probe.groups
-                               if (g.period or probe.home_period) == period and g.account in accounts)
+                expected = sum(g.rows for f in batch for g in probe_by_uri[f.uri].groups
+                               if (g.period or probe_by_uri[f.uri].home_period) == period and g.account in accounts)
                 # a second pass for the quarantine only when the probe saw rows that did not load
                 if inserted < expected:
                     con.execute(f"""
@@ -281,18 +289,23 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                         SELECT x_billing_period, COALESCE(BillingAccountId, ''), x_source_file, x_source_format, x_source_row,
                                _reject_column, _reject_reason, _reject_value, _landing_billed_cost, x_ingested_at
                         FROM ({sql}) WHERE _reject_reason IS NOT NULL AND {where}""")
-                if parse_rejects and probe.home_period == period:
+                uri_of = {local_path(f): f for f in batch}
+                quarantined = []
+                for path, line, col, etype, raw, msg in parse_rejects:
+                    f = uri_of.get(path)
+                    if f is not None and probe_by_uri[f.uri].home_period == period:
+                        quarantined.append((period, f.uri, probe_by_uri[f.uri].source_format, line, col or "(row)",
+                                            f"CSV row cannot be parsed: {etype}: {msg}", raw, _delivered_at(f)))
+                if quarantined:
                     con.executemany(
-                        f"INSERT INTO {QUARANTINE} VALUES (?, '', ?, ?, ?, ?, ?, ?, NULL, CAST(? AS TIMESTAMP))",
-                        [(period, f.uri, probe.source_format, line, col or "(row)",
-                          f"CSV row cannot be parsed: {etype}: {msg}", raw, _delivered_at(f))
-                         for line, col, etype, raw, msg in parse_rejects],
-                    )
-                loaded_files.append(f.uri)
-                for g in probe.groups:
-                    if (g.period or probe.home_period) == period and g.account in accounts:
-                        file_log.append((period, g.account, f.uri, probe.source_format, f.size,
-                                         _delivered_at(f), key, "loaded", None, g.rows, g.landing_billed_cost, None))
+                        f"INSERT INTO {QUARANTINE} VALUES (?, '', ?, ?, ?, ?, ?, ?, NULL, CAST(? AS TIMESTAMP))", quarantined)
+                for f in batch:
+                    probe = probe_by_uri[f.uri]
+                    loaded_files.append(f.uri)
+                    for g in probe.groups:
+                        if (g.period or probe.home_period) == period and g.account in accounts:
+                            file_log.append((period, g.account, f.uri, probe.source_format, f.size,
+                                             _delivered_at(f), key, "loaded", None, g.rows, g.landing_billed_cost, None))
         superseded_files = []
         for (p, account), old_keys in sorted(choice.superseded.items()):
             if p != period:

@@ -155,6 +155,28 @@ def text(expr: str) -> str:
     return f"NULLIF(TRIM(CAST({expr} AS VARCHAR)), '')"
 
 
+def varchar(expr: str, typed: bool) -> str:
+    """parquet strings are already strings; CSV text gets trimmed. Empty means NULL."""
+    return f"NULLIF(CAST({expr} AS VARCHAR), '')" if typed else text(expr)
+
+
+def billing_period_expr(spec: SourceSpec) -> str:
+    """`YYYY-MM` of the billing period, or of the charge when the file has no billing period."""
+    bps = timestamp(spec.exprs["BillingPeriodStart"], spec.typed) if "BillingPeriodStart" in spec.exprs else "NULL"
+    cps = timestamp(spec.exprs["ChargePeriodStart"], spec.typed) if "ChargePeriodStart" in spec.exprs else "NULL"
+    return f"STRFTIME(COALESCE({bps}, DATE_TRUNC('month', {cps})), '%Y-%m')"
+
+
+def probe_select(spec: SourceSpec) -> str:
+    """Rows and billed cost per (billing period, billing account), as the file states them:
+    the least a planner needs, computed without the rest of the canonical columns."""
+    account = varchar(spec.exprs["BillingAccountId"], spec.typed) if "BillingAccountId" in spec.exprs else "NULL"
+    billed = money(spec.exprs["BilledCost"]) if "BilledCost" in spec.exprs else "NULL"
+    return f"""SELECT {billing_period_expr(spec)} AS period, COALESCE({account}, '') AS account,
+                      COUNT(*) AS line_items, SUM({billed}) AS billed_cost
+               FROM {spec.from_sql} GROUP BY ALL ORDER BY 3 DESC, 1, 2"""
+
+
 def tag_lookup_exprs(spec: SourceSpec, policy: TaggingPolicy) -> dict[str, str]:
     """One expression per canonical tag column, trying matching keys in policy order."""
     out: dict[str, str] = {}
@@ -194,17 +216,25 @@ def tags_json_expr(spec: SourceSpec) -> str:
     return "CAST(NULL AS VARCHAR)"
 
 
+def _per_file(files: dict[str, tuple[str, str, str | None]], i: int, cast: str = "VARCHAR") -> str:
+    """A value per source file: CASE _finops_path WHEN <local path> THEN <value> ... END."""
+    whens = " ".join(
+        f"WHEN {literal(path)} THEN {literal(meta[i]) if meta[i] is not None else 'NULL'}"
+        for path, meta in sorted(files.items())
+    )
+    return f"CAST(CASE _finops_path {whens} END AS {cast})"
+
+
 def canonical_select(
     spec: SourceSpec,
     policy: TaggingPolicy,
     *,
-    source_file: str,
-    delivered_at: str,
-    home_period: str | None,
+    files: dict[str, tuple[str, str, str | None]],
 ) -> str:
-    """One SELECT over the file: canonical columns plus `_reject_column`, `_reject_reason`,
-    `_reject_value` (NULL for good rows) and `_landing_billed_cost` (the cost as the file states
-    it, NULL where it does not parse) for reconciliation."""
+    """One SELECT over the files of `spec` (same format and header): canonical columns plus
+    `_reject_column`, `_reject_reason`, `_reject_value` (NULL for good rows) and
+    `_landing_billed_cost` (the cost as the file states it, NULL where it does not parse).
+    `files` maps each local path to (source URI, delivered-at timestamp, home billing period)."""
     e = dict(spec.exprs)
     base: list[str] = []
     for name, typ in CANONICAL_COLUMNS:
@@ -220,8 +250,7 @@ def canonical_select(
         elif typ == "TIMESTAMP":
             base.append(f"{timestamp(expr, spec.typed)} AS {name}")
         elif typ == "VARCHAR" and name != "Tags":
-            # parquet strings are already strings; CSV text gets trimmed
-            base.append(f"NULLIF(CAST({expr} AS VARCHAR), '') AS {name}" if spec.typed else f"{text(expr)} AS {name}")
+            base.append(f"{varchar(expr, spec.typed)} AS {name}")
         else:
             base.append(f"CAST({expr} AS {typ}) AS {name}")
     tags = tag_lookup_exprs(spec, policy)
@@ -229,9 +258,13 @@ def canonical_select(
     if "Tags" not in e:
         base.append(f"{tags_json_expr(spec)} AS Tags")
     base.append("_row AS x_source_row")
+    base.append("_finops_path")
 
     # Raw values the reject rules quote back to the user.
-    raw = {c: f"CAST({e[c]} AS VARCHAR)" for c in e}
+    # Text sources keep the raw text for the quarantine; typed (parquet) sources keep the typed
+    # value and only turn it into text for rows that are rejected (casting every double to text
+    # would double the cost of a load).
+    raw = {c: (e[c] if spec.typed else f"CAST({e[c]} AS VARCHAR)") for c in e}
     base += [f"{raw[c]} AS _raw_{c}" for c in ("BilledCost", "EffectiveCost", "ListCost",
                                                  "ContractedCost", "ChargePeriodStart",
                                                  "ChargePeriodEnd", "BillingAccountId")
@@ -250,7 +283,8 @@ def canonical_select(
             if c == "BilledCost":
                 rules.append((origin(c), "TRUE", "NULL", "the cost column is missing"))
             continue
-        rules.append((origin(c), f"_raw_{c} IS NOT NULL AND TRIM(_raw_{c}) <> '' AND t.{c} IS NULL",
+        present = f"_raw_{c} IS NOT NULL" if spec.typed else f"_raw_{c} IS NOT NULL AND TRIM(_raw_{c}) <> ''"
+        rules.append((origin(c), f"{present} AND t.{c} IS NULL",
                       f"_raw_{c}", "not a finite decimal number that fits DECIMAL(38,10)"))
     rules.append((origin("BilledCost"), "t.BilledCost IS NULL", "_raw_BilledCost" if "BilledCost" in raw else "NULL",
                   "required cost is empty"))
@@ -270,19 +304,18 @@ def canonical_select(
     reject_reason = "CASE " + " ".join(f"WHEN {c} THEN {literal(r)}" for _, c, _, r in rules) + " END"
     reject_value = "CASE " + " ".join(f"WHEN {c} THEN LEFT(CAST({v} AS VARCHAR), 500)" for _, c, v, _ in rules) + " END"
     landing_billed = money("_raw_BilledCost") if "BilledCost" in raw else f"CAST(NULL AS {MONEY})"
-    home = literal(home_period) if home_period else "NULL"
 
     return f"""
 WITH src AS (SELECT * FROM {spec.from_sql}),
 t AS (SELECT {', '.join(base)} FROM src)
-SELECT t.* EXCLUDE ({', '.join(c for c in _helper_columns(spec, raw))}),
+SELECT t.* EXCLUDE ({', '.join(c for c in _helper_columns(spec, raw) + ["_finops_path"])}),
     COALESCE(STRFTIME(COALESCE(t.BillingPeriodStart, DATE_TRUNC('month', t.ChargePeriodStart)), '%Y-%m'),
-             {home}) AS x_billing_period,
+             {_per_file(files, 2)}) AS x_billing_period,
     c.gpu_count AS x_gpu_count,
     c.gpu_model AS x_gpu_model,
     {literal(spec.format_label)} AS x_source_format,
-    {literal(source_file)} AS x_source_file,
-    CAST({literal(delivered_at)} AS TIMESTAMP) AS x_ingested_at,
+    {_per_file(files, 0)} AS x_source_file,
+    {_per_file(files, 1, "TIMESTAMP")} AS x_ingested_at,
     {reject_column} AS _reject_column,
     {reject_reason} AS _reject_reason,
     {reject_value} AS _reject_value,

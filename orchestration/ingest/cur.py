@@ -193,28 +193,42 @@ def _distinct_map_keys(con, from_sql: str, map_expr: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def csv_from(path: str, rejects: str | None = None) -> str:
+PATH_COLUMN = "_finops_path"  # which file a row came from, when one scan reads several
+
+
+def paths_sql(paths: str | list[str]) -> str:
+    paths = [paths] if isinstance(paths, str) else paths
+    return "[" + ", ".join(literal(p) for p in paths) + "]"
+
+
+def parquet_from(paths: str | list[str]) -> str:
+    return (f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({paths_sql(paths)}, "
+            f"file_row_number = true, filename = {literal(PATH_COLUMN)}))")
+
+
+def csv_rows_from(paths: str | list[str], rejects: str | None = None) -> str:
+    return f"(SELECT *, ROW_NUMBER() OVER (PARTITION BY {PATH_COLUMN}) AS _row FROM {csv_from(paths, rejects)})"
+
+
+def csv_from(path: str | list[str], rejects: str | None = None) -> str:
     """A DuckDB CSV scan that keeps every value as text: ids keep their leading zeros and no
     type is guessed from a sample. Rows DuckDB cannot parse go to a rejects table (quarantined
     by the caller), never silently dropped."""
     opts = (
         "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
-        "nullstr = ['', 'NULL'], compression = 'auto', max_line_size = 16777216"
+        f"nullstr = ['', 'NULL'], compression = 'auto', max_line_size = 16777216, filename = {literal(PATH_COLUMN)}"
     )
     if rejects:
         opts += f", store_rejects = true, rejects_table = {literal(rejects + '_errors')}, rejects_scan = {literal(rejects + '_scans')}"
-    return f"read_csv({literal(path)}, {opts})"
+    return f"read_csv({paths_sql(path)}, {opts})"
 
 
-def cur2_source(con, path: str, header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
+def cur2_source(con, path: str | list[str], header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
     """AWS CUR 2.0 as AWS Data Exports writes it (2023-11 schema): snake_case columns, `product`,
     `resource_tags`, `cost_category` as MAPs in parquet and as JSON text in CSV."""
     cols = list(header.columns)
     typed = header.container == "parquet"
-    if typed:
-        from_sql = f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({literal(path)}, file_row_number = true))"
-    else:
-        from_sql = f"(SELECT *, ROW_NUMBER() OVER () AS _row FROM {csv_from(path, rejects)})"
+    from_sql = parquet_from(path) if typed else csv_rows_from(path, rejects)
     available = {c: ident(c) for c in cols}
     tag_map = product_map = None
     extra_rejects: list[tuple[str, str, str, str]] = []
@@ -243,10 +257,10 @@ def _as_map(con, from_sql: str, column: str, typed: bool) -> str:
     return f"TRY_CAST(TRY_CAST({ident(column)} AS JSON) AS MAP(VARCHAR, VARCHAR))"
 
 
-def cur_legacy_source(con, path: str, header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
+def cur_legacy_source(con, path: str | list[str], header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
     """The legacy AWS Cost and Usage Report (CSV, slash headers such as `lineItem/UnblendedCost`,
     `product/instanceType`, `resourceTags/user:team`), as AWS has written it since 2017."""
-    from_sql = f"(SELECT *, ROW_NUMBER() OVER () AS _row FROM {csv_from(path, rejects)})"
+    from_sql = csv_rows_from(path, rejects)
     available: dict[str, str] = {}
     tag_columns: dict[str, str] = {}
     for c in header.columns:

@@ -9,21 +9,18 @@ tagging policy, and provider extensions (`x_*`) are searched for an instance typ
 from __future__ import annotations
 
 from .canonical import CANONICAL_NAMES, INSTANCE_TYPE_PATTERN, SourceSpec
-from .cur import csv_from
+from .cur import csv_rows_from, parquet_from
 from .detect import FileHeader, focus_version
-from .sqlutil import ident, literal
+from .sqlutil import ident
 
 # Provider extension columns that carry an instance type, lower-cased.
 _INSTANCE_TYPE_EXTENSIONS = ("x_instancetype", "x_instance_type", "x_skuinstancetype", "x_vmsize")
 
 
-def focus_source(con, path: str, header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
+def focus_source(con, path: str | list[str], header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
     cols = list(header.columns)
     typed = header.container == "parquet"
-    if typed:
-        from_sql = f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({literal(path)}, file_row_number = true))"
-    else:
-        from_sql = f"(SELECT *, ROW_NUMBER() OVER () AS _row FROM {csv_from(path, rejects)})"
+    from_sql = parquet_from(path) if typed else csv_rows_from(path, rejects)
     present = set(cols)
     exprs = {name: ident(name) for name in CANONICAL_NAMES if name in present and name != "Tags"}
 

@@ -21,11 +21,19 @@ def scan_billing(landing: str) -> list[LandingFile]:
     return [f for f in list_files(landing, "billing") if is_billing_data_file(f)]
 
 
+_PROBE_COLUMNS = ["uri", "signature", "source_format", "home_period", "groups", "parse_rejects", "error", "header"]
+
+
 def _ensure_probe_cache(con) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    existing = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'billing_file_probes' ORDER BY column_index"
+    ).fetchall()]
+    if existing and existing != _PROBE_COLUMNS:
+        con.execute(f"DROP TABLE {PROBES}")  # a cache: rebuilt from the files when its layout changes
     con.execute(f"""CREATE TABLE IF NOT EXISTS {PROBES} (
         uri VARCHAR PRIMARY KEY, signature VARCHAR, source_format VARCHAR, home_period VARCHAR,
-        groups VARCHAR, parse_rejects BIGINT, error VARCHAR)""")
+        groups VARCHAR, parse_rejects BIGINT, error VARCHAR, header VARCHAR)""")
 
 
 def probe_all(con, files: list[LandingFile], policy: TaggingPolicy, *, cache: bool = True, log=print) -> list[FileProbe]:
@@ -39,15 +47,15 @@ def probe_all(con, files: list[LandingFile], policy: TaggingPolicy, *, cache: bo
         row = cached.get(f.uri)
         if row and row[1] == f.signature:
             groups = [PeriodGroup(g[0], g[1], g[2], Decimal(g[3]) if g[3] is not None else None) for g in json.loads(row[4])]
-            out.append(FileProbe(f, row[2], row[3], groups, row[5], row[6]))
+            out.append(FileProbe(f, row[2], row[3], groups, row[5], row[6], row[7] or ""))
             continue
         log(f"probing [{i}/{len(files)}] {f.uri}")
         p = probe_file(con, f, policy)
         out.append(p)
         if cache:
             groups = json.dumps([[g.period, g.account, g.rows, str(g.landing_billed_cost) if g.landing_billed_cost is not None else None] for g in p.groups])
-            con.execute(f"INSERT OR REPLACE INTO {PROBES} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [f.uri, f.signature, p.source_format, p.home_period, groups, p.parse_rejects, p.error])
+            con.execute(f"INSERT OR REPLACE INTO {PROBES} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [f.uri, f.signature, p.source_format, p.home_period, groups, p.parse_rejects, p.error, p.columns])
     if cache:
         live = [f.uri for f in files]
         con.execute(f"DELETE FROM {PROBES} WHERE NOT list_contains(?, uri)", [live])

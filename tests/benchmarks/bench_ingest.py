@@ -36,10 +36,8 @@ from orchestration.sample_data.generator import generate  # noqa: E402
 CUR2_ROWS_PER_SCALE = 54_640  # CUR 2.0 line items the sample writes per unit of scale
 
 
-def peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
+def peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -95,7 +93,8 @@ def main() -> None:
     assert loaded == rows, (loaded, rows)
     print(f"ingest: {ingest_s:.1f}s (probe {probe_s:.1f}s)", flush=True)
 
-    env = dict(os.environ, FINOPS_WAREHOUSE=str(wh))
+    ingest_rss = peak_rss_mb()
+    env = dict(os.environ, FINOPS_WAREHOUSE=str(wh), FINOPS_DUCKDB_MEMORY_LIMIT=args.memory_limit)
     t = time.monotonic()
     subprocess.run([DBT_EXECUTABLE, "build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
                     str(DBT_PROJECT_DIR), "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY)))],
@@ -108,7 +107,9 @@ def main() -> None:
     print(f"dbt_build_s={dbt_s:.2f}")
     print(f"ingest_rows_per_s={rows / ingest_s:.0f}")
     print(f"ingest_vs_duckdb_copy={copy_s / ingest_s:.2f}")
-    print(f"peak_rss_mb={peak_rss_mb():.0f}")
+    print(f"ingest_peak_rss_mb={ingest_rss:.0f}")
+    print(f"dbt_peak_rss_mb={peak_rss_mb(resource.RUSAGE_CHILDREN):.0f}")
+    print(f"peak_rss_mb={max(peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)):.0f}")
 
 
 if __name__ == "__main__":
