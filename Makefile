@@ -9,6 +9,8 @@ DOCS_PORT ?= 8080
 SCALE ?= 10000000
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# dbt and dagster from the venv, also for the processes Dagster starts
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install run test dev docs bench clean
 

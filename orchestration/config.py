@@ -17,9 +17,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 GPU_CATALOG_CSV = DBT_PROJECT_DIR / "seeds" / "gpu_instance_catalog.csv"
 
-# dbt installed in the same environment as this code (the venv's bin/), else the one on PATH.
-_VENV_DBT = Path(sys.executable).with_name("dbt")
-DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
+
+def _find_dbt() -> str:
+    """dbt installed in the same environment as this code (the venv's bin/), else the one on PATH.
+    Dagster's code server may start from the base interpreter, so sys.prefix is tried first."""
+    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).with_name("dbt")):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
+
+
+DBT_EXECUTABLE = _find_dbt()
 
 DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse" / "finops.duckdb"
