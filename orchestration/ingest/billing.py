@@ -263,10 +263,13 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                 if any((g.period or probe_by_uri[f.uri].home_period) == period and g.account in accounts
                        for g in probe_by_uri[f.uri].groups)
             ]
-            # part files with the same header are read in one scan
+            # parquet part files with the same header are read in one scan (file_row_number keeps
+            # record numbers exact); CSV files one per scan, for the same reason
             batches: dict[tuple, list[LandingFile]] = defaultdict(list)
             for f in relevant:
-                batches[(probe_by_uri[f.uri].source_format, probe_by_uri[f.uri].columns)].append(f)
+                parquet = local_path(f).lower().endswith(".parquet")
+                batches[(probe_by_uri[f.uri].source_format, probe_by_uri[f.uri].columns,
+                         "" if parquet else f.uri)].append(f)
             for batch in batches.values():
                 log(f"loading {len(batch)} file(s) of {key} ({probe_by_uri[batch[0].uri].source_format}) for {period}, "
                     f"accounts {', '.join(a or '(empty)' for a in accounts)}")

@@ -207,7 +207,12 @@ def parquet_from(paths: str | list[str]) -> str:
 
 
 def csv_rows_from(paths: str | list[str], rejects: str | None = None) -> str:
-    return f"(SELECT *, ROW_NUMBER() OVER (PARTITION BY {PATH_COLUMN}) AS _row FROM {csv_from(paths, rejects)})"
+    """One CSV file per scan: ROW_NUMBER() OVER () streams in file order, so record numbers are
+    the same on every run (a partitioned window would number rows in arbitrary order)."""
+    paths = [paths] if isinstance(paths, str) else paths
+    if len(paths) != 1:
+        raise ValueError("CSV files are read one per scan so their record numbers are stable")
+    return f"(SELECT *, ROW_NUMBER() OVER () AS _row FROM {csv_from(paths, rejects)})"
 
 
 def csv_from(path: str | list[str], rejects: str | None = None) -> str:

@@ -57,8 +57,6 @@ totals as (
         max(charge_period_end)       as last_seen_at,
         sum(billed_cost)             as billed_cost,
         sum(effective_cost)          as effective_cost,
-        sum(case when usage_type like '%SpotUsage%' or pricing_category = 'Dynamic'
-                 then pricing_quantity else 0 end) as spot_usage_hours,
         count(*)                     as line_items
     from line_items
     group by resource_id

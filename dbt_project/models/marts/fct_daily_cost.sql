@@ -21,7 +21,9 @@ select
     sum(effective_cost)                as effective_cost,
     sum(list_cost)                     as list_cost,
     sum(case when is_gpu then effective_cost else 0 end) as gpu_effective_cost,
-    sum(case when is_gpu and pricing_unit in ('Hrs', 'Hours', 'Hour') then pricing_quantity * gpu_count else 0 end) as gpu_hours,
+    -- summed as DECIMAL so the total is the same whatever order the rows are added in
+    sum(case when is_gpu and pricing_unit in ('Hrs', 'Hours', 'Hour')
+             then cast(pricing_quantity as decimal(38, 10)) * gpu_count else 0 end) as gpu_hours,
     count(*)                           as line_items
 from line_items
 group by
