@@ -1,0 +1,250 @@
+"""Readers for GPU telemetry (CONTRACTS.md, "GPU utilization"): plain functions from one landing
+file to a long Arrow table of samples plus a table of rejected samples (file, row, column,
+reason, raw value). Nothing is dropped silently.
+
+- Prometheus HTTP API `/api/v1/query_range` responses (`resultType: matrix`) for NVIDIA DCGM
+  exporter series (dcgm-exporter 3.x/4.x labels: gpu, UUID, modelName, Hostname, and on Kubernetes
+  namespace, pod, container; MIG adds GPU_I_ID and GPU_I_PROFILE).
+- nvidia-smi CSV as `nvidia-smi --query-gpu=timestamp,name,uuid,utilization.gpu,utilization.memory,
+  memory.used,memory.total,power.draw --format=csv -l N` writes it (driver 470-570): headers with
+  units in brackets (`utilization.gpu [%]`), values with units (`87 %`, `30000 MiB`, `250.12 W`),
+  timestamps `YYYY/MM/DD HH:MM:SS.mmm` in the host's local time (taken as UTC unless a zone is set).
+- inventory/hosts.csv: hostname,resource_id.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import BadFileError
+
+SAMPLE_SCHEMA = pa.schema([
+    ("sampled_at", pa.timestamp("s")),      # UTC
+    ("metric", pa.string()),                # DCGM field name (nvidia-smi mapped to the DCGM name)
+    ("value", pa.float64()),
+    ("hostname", pa.string()),
+    ("gpu", pa.string()),                   # device index
+    ("gpu_uuid", pa.string()),
+    ("gpu_model", pa.string()),
+    ("namespace", pa.string()),
+    ("pod", pa.string()),
+    ("container", pa.string()),
+    ("gpu_instance_id", pa.string()),       # MIG instance
+    ("gpu_instance_profile", pa.string()),  # MIG profile, e.g. 1g.10gb
+    ("source_file", pa.string()),
+    ("source_row", pa.int64()),
+])
+REJECT_SCHEMA = pa.schema([
+    ("source_file", pa.string()), ("source_row", pa.int64()), ("column_name", pa.string()),
+    ("reason", pa.string()), ("raw_value", pa.string()),
+])
+
+DCGM_METRICS = {
+    "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_POWER_USAGE",
+    "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_PROF_SM_ACTIVE", "DCGM_FI_DEV_MEM_COPY_UTIL",
+}
+# nvidia-smi query field -> (DCGM metric it corresponds to, unit it must carry)
+NVIDIA_SMI_FIELDS = {
+    "utilization.gpu": ("DCGM_FI_DEV_GPU_UTIL", "%"),
+    "utilization.memory": ("DCGM_FI_DEV_MEM_COPY_UTIL", "%"),
+    "memory.used": ("DCGM_FI_DEV_FB_USED", "MiB"),
+    "memory.total": ("nvidia_smi_memory_total_mib", "MiB"),
+    "power.draw": ("DCGM_FI_DEV_POWER_USAGE", "W"),
+}
+_NOT_AVAILABLE = {"[N/A]", "[Not Supported]", "N/A", "[Unknown Error]", ""}
+
+
+class _Collector:
+    def __init__(self, source_file: str):
+        self.source_file = source_file
+        self.rows: dict[str, list] = {f.name: [] for f in SAMPLE_SCHEMA}
+        self.rejects: dict[str, list] = {f.name: [] for f in REJECT_SCHEMA}
+        self.seen: set[tuple] = set()
+
+    def add(self, row: int, **values) -> None:
+        key = (values["sampled_at"], values["metric"], values.get("hostname"), values.get("gpu_uuid"),
+               values.get("gpu"), values.get("gpu_instance_id"), values.get("pod"))
+        if key in self.seen:
+            # Prometheus federation and overlapping scrapes repeat samples: keep the first
+            self.reject(row, values["metric"], "duplicate sample of the same series and time", str(values["value"]))
+            return
+        self.seen.add(key)
+        for name in self.rows:
+            self.rows[name].append(values.get(name))
+        self.rows["source_file"][-1] = self.source_file
+        self.rows["source_row"][-1] = row
+
+    def reject(self, row: int, column: str, reason: str, raw) -> None:
+        for name, value in (("source_file", self.source_file), ("source_row", row), ("column_name", column),
+                            ("reason", reason), ("raw_value", None if raw is None else str(raw)[:500])):
+            self.rejects[name].append(value)
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        return pa.table(self.rows, schema=SAMPLE_SCHEMA), pa.table(self.rejects, schema=REJECT_SCHEMA)
+
+
+def _epoch(value) -> datetime:
+    ts = float(value)
+    if ts > 1e11:  # milliseconds
+        ts /= 1000.0
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc).replace(tzinfo=None)
+
+
+def read_prometheus_query_range(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
+    """A saved `/api/v1/query_range` response of DCGM exporter series."""
+    name = name or path
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadFileError(name, f"not a readable Prometheus JSON response ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("status") != "success":
+        raise BadFileError(name, f"Prometheus response status is {doc.get('status') if isinstance(doc, dict) else type(doc).__name__!r}, not 'success'", "status")
+    data = doc.get("data") or {}
+    if data.get("resultType") != "matrix":
+        raise BadFileError(name, f"expected a range query (resultType 'matrix'), got {data.get('resultType')!r}", "data.resultType")
+    out = _Collector(name)
+    row = 0
+    for series in data.get("result") or []:
+        labels = series.get("metric") or {}
+        metric = labels.get("__name__")
+        for ts, raw in series.get("values") or []:
+            row += 1
+            if metric not in DCGM_METRICS:
+                out.reject(row, "__name__", "not a DCGM exporter metric this pipeline uses", metric)
+                continue
+            try:
+                sampled_at = _epoch(ts)
+            except (TypeError, ValueError, OverflowError):
+                out.reject(row, "timestamp", "not a Unix timestamp", ts)
+                continue
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                out.reject(row, metric, "sample value is not a number", raw)
+                continue
+            if not math.isfinite(value) or value < 0:
+                out.reject(row, metric, "sample value is NaN, infinite or negative", raw)
+                continue
+            out.add(row, sampled_at=sampled_at, metric=metric, value=value,
+                    hostname=labels.get("Hostname") or labels.get("hostname") or labels.get("instance"),
+                    gpu=labels.get("gpu"), gpu_uuid=labels.get("UUID") or labels.get("uuid"),
+                    gpu_model=labels.get("modelName"), namespace=labels.get("namespace"), pod=labels.get("pod"),
+                    container=labels.get("container"), gpu_instance_id=labels.get("GPU_I_ID"),
+                    gpu_instance_profile=labels.get("GPU_I_PROFILE"))
+    return out.tables()
+
+
+_HEADER_FIELD = re.compile(r"^\s*([a-z_.]+)\s*(?:\[(.+)\])?\s*$")
+_VALUE_UNIT = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(%|MiB|W|GiB|MB)?\s*$")
+
+
+def _nvidia_smi_time(text: str) -> datetime:
+    text = text.strip()
+    for fmt in ("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            dt = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if dt.tzinfo is not None:
+            dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        return dt.replace(microsecond=0)
+    raise ValueError(text)
+
+
+def read_nvidia_smi_csv(path: str, name: str | None = None, hostname: str | None = None) -> tuple[pa.Table, pa.Table]:
+    """nvidia-smi --query-gpu ... --format=csv log. The host is the `hostname` column, else
+    `hostname`, else the file's parent folder name."""
+    name = name or path
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadFileError(name, f"not a readable nvidia-smi CSV ({exc})") from None
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise BadFileError(name, "the file is empty")
+    header = [h.strip() for h in next(csv.reader([lines[0]]))]
+    fields = []
+    for h in header:
+        m = _HEADER_FIELD.match(h)
+        fields.append((m.group(1), m.group(2)) if m else (h, None))
+    names = [f for f, _ in fields]
+    for required in ("timestamp", "uuid"):
+        if required not in names:
+            raise BadFileError(name, "nvidia-smi CSV without a required field", required)
+    host_default = hostname or Path(path).parent.name
+    out = _Collector(name)
+    # the same query header repeats when nvidia-smi is restarted into the same log: skip it
+    for row_no, values in enumerate(csv.reader(io.StringIO("\n".join(lines[1:]))), start=1):
+        values = [v.strip() for v in values]
+        if [v for v in values] == header:
+            continue
+        if len(values) != len(fields):
+            out.reject(row_no, "(row)", f"expected {len(fields)} values, found {len(values)}", ",".join(values))
+            continue
+        rec = dict(zip(names, values))
+        try:
+            sampled_at = _nvidia_smi_time(rec["timestamp"])
+        except ValueError:
+            out.reject(row_no, "timestamp", "not an nvidia-smi timestamp (YYYY/MM/DD HH:MM:SS.mmm)", rec["timestamp"])
+            continue
+        host = rec.get("hostname") or host_default
+        for (field, unit), raw in zip(fields, values):
+            if field not in NVIDIA_SMI_FIELDS:
+                continue
+            metric, expected_unit = NVIDIA_SMI_FIELDS[field]
+            if raw in _NOT_AVAILABLE:
+                continue  # the driver does not report it for this GPU: no sample, not an error
+            m = _VALUE_UNIT.match(raw)
+            if not m or (m.group(2) and m.group(2) != expected_unit):
+                out.reject(row_no, field, f"value does not parse as a number in {expected_unit}", raw)
+                continue
+            out.add(row_no, sampled_at=sampled_at, metric=metric, value=float(m.group(1)), hostname=host,
+                    gpu=rec.get("index"), gpu_uuid=rec.get("uuid"), gpu_model=rec.get("name"))
+    return out.tables()
+
+
+def read_hosts_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
+    """inventory/hosts.csv: `hostname,resource_id`, one row per GPU host."""
+    name = name or path
+    try:
+        rows = list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadFileError(name, f"not a readable CSV ({exc})") from None
+    if not rows:
+        raise BadFileError(name, "the file is empty")
+    header = [h.strip().lower() for h in rows[0]]
+    for required in ("hostname", "resource_id"):
+        if required not in header:
+            raise BadFileError(name, "hosts.csv without a required column", required)
+    hi, ri = header.index("hostname"), header.index("resource_id")
+    good = {"hostname": [], "resource_id": [], "source_row": []}
+    rejects = {f.name: [] for f in REJECT_SCHEMA}
+    seen: dict[str, str] = {}
+    for n, r in enumerate(rows[1:], start=1):
+        host = r[hi].strip() if len(r) > hi else ""
+        rid = r[ri].strip() if len(r) > ri else ""
+        problem = None
+        if not host or not rid:
+            problem = ("hostname" if not host else "resource_id", "empty value")
+        elif host in seen and seen[host] != rid:
+            problem = ("hostname", f"host already mapped to {seen[host]}")
+        if problem:
+            for k, v in (("source_file", name), ("source_row", n), ("column_name", problem[0]),
+                         ("reason", problem[1]), ("raw_value", ",".join(r)[:500])):
+                rejects[k].append(v)
+            continue
+        if host not in seen:
+            seen[host] = rid
+            good["hostname"].append(host)
+            good["resource_id"].append(rid)
+            good["source_row"].append(n)
+    return (pa.table(good, schema=pa.schema([("hostname", pa.string()), ("resource_id", pa.string()), ("source_row", pa.int64())])),
+            pa.table(rejects, schema=REJECT_SCHEMA))
