@@ -1,0 +1,180 @@
+"""Readers for ML job records (CONTRACTS.md, "Jobs") into one job table:
+
+- MLflow: the CSV that `mlflow.search_runs(...).to_csv()` writes (MLflow 2.x; pandas adds an
+  unnamed index column first; times as `2026-11-03 10:00:00.123000+00:00`; `params.*`,
+  `metrics.*`, `tags.*` columns).
+- SageMaker: `DescribeTrainingJob` responses, one JSON object per file or a JSON list, as the AWS
+  CLI (ISO-8601 times), boto3 + json.dumps(default=str), or the raw API (epoch seconds) write them.
+
+Statuses are normalised to MLflow's: FINISHED, FAILED, KILLED, RUNNING (SageMaker Completed,
+Failed, Stopped, InProgress/Stopping). A record whose end precedes its start, or with no id or
+no parseable start, is rejected with the reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import BadFileError
+from .telemetry import REJECT_SCHEMA
+
+JOB_SCHEMA = pa.schema([
+    ("job_id", pa.string()), ("source", pa.string()), ("experiment_id", pa.string()), ("job_name", pa.string()),
+    ("status", pa.string()), ("start_time", pa.timestamp("s")), ("end_time", pa.timestamp("s")),
+    ("user_name", pa.string()), ("team", pa.string()), ("project", pa.string()), ("resource_id", pa.string()),
+    ("instance_type", pa.string()), ("instance_count", pa.int64()), ("gpu_count", pa.int64()),
+    ("managed_spot", pa.bool_()), ("billable_seconds", pa.float64()),
+    ("params", pa.string()), ("metrics", pa.string()), ("source_file", pa.string()), ("source_row", pa.int64()),
+])
+
+_SAGEMAKER_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Stopped": "KILLED",
+                     "InProgress": "RUNNING", "Stopping": "RUNNING"}
+_MLFLOW_STATUS = {"FINISHED", "FAILED", "KILLED", "RUNNING", "SCHEDULED"}
+
+
+def parse_time(value) -> datetime | None:
+    """ISO-8601 with or without offset (UTC assumed without), `YYYY-MM-DD HH:MM:SS[.f][+00:00]`,
+    or epoch seconds / milliseconds. Returns naive UTC, or None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        ts = float(value) / (1000.0 if float(value) > 1e11 else 1.0)
+        return datetime.fromtimestamp(int(ts), tz=timezone.utc).replace(tzinfo=None)
+    text = str(value).strip()
+    if not text or text.lower() in ("nan", "nat", "none", "null"):
+        return None
+    try:
+        return parse_time(float(text))
+    except ValueError:
+        pass
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))  # raises ValueError when it is not a time
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+    return dt.replace(microsecond=0)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(float(value)) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class _Jobs:
+    def __init__(self, source_file: str):
+        self.source_file = source_file
+        self.rows = {f.name: [] for f in JOB_SCHEMA}
+        self.rejects = {f.name: [] for f in REJECT_SCHEMA}
+
+    def reject(self, row, column, reason, raw):
+        for k, v in (("source_file", self.source_file), ("source_row", row), ("column_name", column),
+                     ("reason", reason), ("raw_value", None if raw is None else str(raw)[:500])):
+            self.rejects[k].append(v)
+
+    def add(self, row, rec: dict, start_raw, end_raw) -> None:
+        if not rec.get("job_id"):
+            self.reject(row, "job_id", "record without an id", None)
+            return
+        try:
+            start = parse_time(start_raw)
+            end = parse_time(end_raw)
+        except (ValueError, OverflowError) as exc:
+            self.reject(row, "start_time/end_time", f"not a timestamp: {exc}", f"{start_raw} / {end_raw}")
+            return
+        if start is None and rec["status"] != "SCHEDULED":
+            self.reject(row, "start_time", "job without a start time", start_raw)
+            return
+        if start and end and end < start:
+            self.reject(row, "end_time", "job ends before it starts", f"{start_raw} / {end_raw}")
+            return
+        rec.update(start_time=start, end_time=end, source_file=self.source_file, source_row=row)
+        for name in self.rows:
+            self.rows[name].append(rec.get(name))
+
+    def tables(self):
+        return pa.table(self.rows, schema=JOB_SCHEMA), pa.table(self.rejects, schema=REJECT_SCHEMA)
+
+
+def read_mlflow_runs_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
+    name = name or path
+    try:
+        reader = csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
+        header = next(reader)
+    except StopIteration:
+        raise BadFileError(name, "the file is empty") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadFileError(name, f"not a readable CSV ({exc})") from None
+    for required in ("run_id", "status", "start_time"):
+        if required not in header:
+            raise BadFileError(name, "MLflow runs CSV without a required column", required)
+    out = _Jobs(name)
+    for row_no, values in enumerate(reader, start=1):
+        if len(values) != len(header):
+            out.reject(row_no, "(row)", f"expected {len(header)} values, found {len(values)}", ",".join(values))
+            continue
+        r = dict(zip(header, values))
+        status = (r.get("status") or "").strip().upper()
+        if status not in _MLFLOW_STATUS:
+            out.reject(row_no, "status", "not an MLflow run status", r.get("status"))
+            continue
+        params = {k[len("params."):]: v for k, v in r.items() if k.startswith("params.") and v != ""}
+        metrics = {}
+        for k, v in r.items():
+            if k.startswith("metrics.") and v != "":
+                try:
+                    metrics[k[len("metrics."):]] = float(v)
+                except ValueError:
+                    pass
+        tag = lambda k: (r.get(f"tags.{k}") or "").strip() or None  # noqa: E731
+        out.add(row_no, {
+            "job_id": (r.get("run_id") or "").strip(), "source": "mlflow", "experiment_id": r.get("experiment_id") or None,
+            "job_name": tag("mlflow.runName"), "status": status, "user_name": tag("mlflow.user"),
+            "team": tag("team"), "project": tag("project"), "resource_id": tag("resource_id"),
+            "instance_type": tag("instance_type"), "instance_count": _int(tag("instance_count")) or 1,
+            "gpu_count": _int(tag("gpu_count")), "managed_spot": (tag("spot") or "").lower() in ("true", "1", "yes"),
+            "billable_seconds": None, "params": json.dumps(params, sort_keys=True),
+            "metrics": json.dumps(metrics, sort_keys=True),
+        }, r.get("start_time"), r.get("end_time"))
+    return out.tables()
+
+
+def read_sagemaker_training_jobs(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
+    name = name or path
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadFileError(name, f"not a readable DescribeTrainingJob JSON ({exc})") from None
+    records = doc if isinstance(doc, list) else doc.get("TrainingJobSummaries") or [doc] if isinstance(doc, dict) else None
+    if records is None:
+        raise BadFileError(name, "expected a DescribeTrainingJob object or a list of them")
+    out = _Jobs(name)
+    for row_no, job in enumerate(records, start=1):
+        if not isinstance(job, dict) or "TrainingJobName" not in job:
+            out.reject(row_no, "TrainingJobName", "not a DescribeTrainingJob record", json.dumps(job)[:200])
+            continue
+        status = _SAGEMAKER_STATUS.get(job.get("TrainingJobStatus"))
+        if status is None:
+            out.reject(row_no, "TrainingJobStatus", "unknown training job status", job.get("TrainingJobStatus"))
+            continue
+        resources = job.get("ResourceConfig") or {}
+        tags = {t.get("Key"): t.get("Value") for t in job.get("Tags") or [] if isinstance(t, dict)}
+        tag = lambda k: next((v for kk, v in tags.items() if kk and kk.lower() in (k, f"user:{k}")), None)  # noqa: E731
+        out.add(row_no, {
+            "job_id": job.get("TrainingJobArn") or job["TrainingJobName"], "source": "sagemaker",
+            "experiment_id": (job.get("ExperimentConfig") or {}).get("ExperimentName"),
+            "job_name": job["TrainingJobName"], "status": status, "user_name": tag("user"),
+            "team": tag("team"), "project": tag("project"), "resource_id": job.get("TrainingJobArn"),
+            "instance_type": resources.get("InstanceType"), "instance_count": _int(resources.get("InstanceCount")) or 1,
+            "gpu_count": None, "managed_spot": bool(job.get("EnableManagedSpotTraining")),
+            "billable_seconds": float(job["BillableTimeInSeconds"]) if job.get("BillableTimeInSeconds") is not None else None,
+            "params": json.dumps(job.get("HyperParameters") or {}, sort_keys=True), "metrics": json.dumps(
+                {m.get("MetricName"): m.get("Value") for m in job.get("FinalMetricDataList") or [] if isinstance(m, dict)},
+                sort_keys=True),
+        }, job.get("TrainingStartTime"), job.get("TrainingEndTime"))
+    return out.tables()
