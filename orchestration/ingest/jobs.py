@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import BadFileError
-from .telemetry import REJECT_SCHEMA
+from .records import RecordSink
 
 JOB_SCHEMA = pa.schema([
     ("job_id", pa.string()), ("source", pa.string()), ("experiment_id", pa.string()), ("job_name", pa.string()),
@@ -66,18 +66,11 @@ def _int(value) -> int | None:
         return None
 
 
-class _Jobs:
+class _Jobs(RecordSink):
     def __init__(self, source_file: str):
-        self.source_file = source_file
-        self.rows = {f.name: [] for f in JOB_SCHEMA}
-        self.rejects = {f.name: [] for f in REJECT_SCHEMA}
+        super().__init__(JOB_SCHEMA, source_file)
 
-    def reject(self, row, column, reason, raw):
-        for k, v in (("source_file", self.source_file), ("source_row", row), ("column_name", column),
-                     ("reason", reason), ("raw_value", None if raw is None else str(raw)[:500])):
-            self.rejects[k].append(v)
-
-    def add(self, row, rec: dict, start_raw, end_raw) -> None:
+    def add(self, row, rec: dict, start_raw, end_raw) -> None:  # type: ignore[override]
         if not rec.get("job_id"):
             self.reject(row, "job_id", "record without an id", None)
             return
@@ -93,12 +86,7 @@ class _Jobs:
         if start and end and end < start:
             self.reject(row, "end_time", "job ends before it starts", f"{start_raw} / {end_raw}")
             return
-        rec.update(start_time=start, end_time=end, source_file=self.source_file, source_row=row)
-        for name in self.rows:
-            self.rows[name].append(rec.get(name))
-
-    def tables(self):
-        return pa.table(self.rows, schema=JOB_SCHEMA), pa.table(self.rejects, schema=REJECT_SCHEMA)
+        super().add(row, dict(rec, start_time=start, end_time=end))
 
 
 def read_mlflow_runs_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:

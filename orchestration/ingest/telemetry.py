@@ -25,6 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import BadFileError
+from .records import REJECT_SCHEMA, RecordSink  # noqa: F401  (REJECT_SCHEMA re-exported)
 
 SAMPLE_SCHEMA = pa.schema([
     ("sampled_at", pa.timestamp("s")),      # UTC
@@ -42,11 +43,6 @@ SAMPLE_SCHEMA = pa.schema([
     ("source_file", pa.string()),
     ("source_row", pa.int64()),
 ])
-REJECT_SCHEMA = pa.schema([
-    ("source_file", pa.string()), ("source_row", pa.int64()), ("column_name", pa.string()),
-    ("reason", pa.string()), ("raw_value", pa.string()),
-])
-
 DCGM_METRICS = {
     "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_POWER_USAGE",
     "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_PROF_SM_ACTIVE", "DCGM_FI_DEV_MEM_COPY_UTIL",
@@ -62,14 +58,14 @@ NVIDIA_SMI_FIELDS = {
 _NOT_AVAILABLE = {"[N/A]", "[Not Supported]", "N/A", "[Unknown Error]", ""}
 
 
-class _Collector:
+class _Collector(RecordSink):
+    """Samples plus rejects; a repeated (series, time) sample is rejected as a duplicate."""
+
     def __init__(self, source_file: str):
-        self.source_file = source_file
-        self.rows: dict[str, list] = {f.name: [] for f in SAMPLE_SCHEMA}
-        self.rejects: dict[str, list] = {f.name: [] for f in REJECT_SCHEMA}
+        super().__init__(SAMPLE_SCHEMA, source_file)
         self.seen: set[tuple] = set()
 
-    def add(self, row: int, **values) -> None:
+    def add(self, row: int, **values) -> None:  # type: ignore[override]
         key = (values["sampled_at"], values["metric"], values.get("hostname"), values.get("gpu_uuid"),
                values.get("gpu"), values.get("gpu_instance_id"), values.get("pod"))
         if key in self.seen:
@@ -77,18 +73,7 @@ class _Collector:
             self.reject(row, values["metric"], "duplicate sample of the same series and time", str(values["value"]))
             return
         self.seen.add(key)
-        for name in self.rows:
-            self.rows[name].append(values.get(name))
-        self.rows["source_file"][-1] = self.source_file
-        self.rows["source_row"][-1] = row
-
-    def reject(self, row: int, column: str, reason: str, raw) -> None:
-        for name, value in (("source_file", self.source_file), ("source_row", row), ("column_name", column),
-                            ("reason", reason), ("raw_value", None if raw is None else str(raw)[:500])):
-            self.rejects[name].append(value)
-
-    def tables(self) -> tuple[pa.Table, pa.Table]:
-        return pa.table(self.rows, schema=SAMPLE_SCHEMA), pa.table(self.rejects, schema=REJECT_SCHEMA)
+        super().add(row, values)
 
 
 def _epoch(value) -> datetime:
@@ -226,7 +211,7 @@ def read_hosts_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Tab
             raise BadFileError(name, "hosts.csv without a required column", required)
     hi, ri = header.index("hostname"), header.index("resource_id")
     good = {"hostname": [], "resource_id": [], "source_row": []}
-    rejects = {f.name: [] for f in REJECT_SCHEMA}
+    sink = RecordSink(pa.schema([("x", pa.string())]), name)  # only its reject list is used
     seen: dict[str, str] = {}
     for n, r in enumerate(rows[1:], start=1):
         host = r[hi].strip() if len(r) > hi else ""
@@ -237,9 +222,7 @@ def read_hosts_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Tab
         elif host in seen and seen[host] != rid:
             problem = ("hostname", f"host already mapped to {seen[host]}")
         if problem:
-            for k, v in (("source_file", name), ("source_row", n), ("column_name", problem[0]),
-                         ("reason", problem[1]), ("raw_value", ",".join(r)[:500])):
-                rejects[k].append(v)
+            sink.reject(n, problem[0], problem[1], ",".join(r))
             continue
         if host not in seen:
             seen[host] = rid
@@ -247,4 +230,4 @@ def read_hosts_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Tab
             good["resource_id"].append(rid)
             good["source_row"].append(n)
     return (pa.table(good, schema=pa.schema([("hostname", pa.string()), ("resource_id", pa.string()), ("source_row", pa.int64())])),
-            pa.table(rejects, schema=REJECT_SCHEMA))
+            sink.tables()[1])

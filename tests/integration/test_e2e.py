@@ -85,8 +85,11 @@ def test_second_run_changes_nothing(full_run):
     def digest():
         con = duckdb.connect(env["FINOPS_WAREHOUSE"], read_only=True)
         try:
-            return con.execute("SELECT md5(string_agg(CAST(t AS VARCHAR), '|' ORDER BY x_source_file, x_source_row)) FROM raw.billing_line_items t").fetchone()[0], \
-                con.execute("SELECT md5(string_agg(CAST(t AS VARCHAR), '|' ORDER BY ALL)) FROM marts.fct_daily_cost t").fetchone()[0]
+            raw = con.execute("SELECT md5(string_agg(CAST(t AS VARCHAR), '|' ORDER BY x_source_file, x_source_row)) "
+                              "FROM raw.billing_line_items t").fetchone()[0]
+            marts = [con.execute(f"SELECT md5(string_agg(CAST(t AS VARCHAR), '|' ORDER BY CAST(t AS VARCHAR))) FROM marts.{m} t").fetchone()[0]
+                     for m in ("fct_daily_cost", "dim_resource", "fct_untagged_spend")]
+            return raw, marts
         finally:
             con.close()
 

@@ -1,0 +1,53 @@
+"""Reader for budgets.csv (`team,month,amount_usd`): what finance allots per team and month."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import BadFileError
+from .records import RecordSink
+
+BUDGET_SCHEMA = pa.schema([
+    ("team", pa.string()), ("month", pa.string()), ("amount_usd", pa.decimal128(38, 10)),
+    ("source_file", pa.string()), ("source_row", pa.int64()),
+])
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def read_budgets_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
+    name = name or path
+    try:
+        reader = csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
+        fields = [f.strip() for f in reader.fieldnames or []]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadFileError(name, f"not a readable CSV ({exc})") from None
+    for required in ("team", "month", "amount_usd"):
+        if required not in fields:
+            raise BadFileError(name, "budgets.csv without a required column", required)
+    sink = RecordSink(BUDGET_SCHEMA, name)
+    seen = set()
+    for row, r in enumerate(reader, start=1):
+        r = {k.strip(): (v or "").strip() for k, v in r.items() if k}
+        if not r["team"]:
+            sink.reject(row, "team", "empty team", None)
+        elif not _MONTH.match(r["month"]):
+            sink.reject(row, "month", "month must be YYYY-MM", r["month"])
+        elif (r["team"], r["month"]) in seen:
+            sink.reject(row, "team", "a second budget for the same team and month", f"{r['team']} {r['month']}")
+        else:
+            try:
+                amount = Decimal(r["amount_usd"].replace(",", ""))
+                if not amount.is_finite() or amount < 0:
+                    raise InvalidOperation
+            except InvalidOperation:
+                sink.reject(row, "amount_usd", "amount must be a number >= 0", r["amount_usd"])
+                continue
+            seen.add((r["team"], r["month"]))
+            sink.add(row, {"team": r["team"], "month": r["month"], "amount_usd": amount})
+    return sink.tables()

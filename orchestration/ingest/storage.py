@@ -1,0 +1,109 @@
+"""Reader for Amazon S3 Inventory reports (CONTRACTS.md, "Storage").
+
+S3 Inventory writes CSV (gzip) files WITHOUT a header; the column order is the `fileSchema` of the
+inventory's manifest.json (`Bucket, Key, Size, LastModifiedDate, StorageClass, ...`), and keys are
+URL-encoded. Parquet inventories carry named columns (`bucket`, `key`, `size`,
+`last_modified_date`, `storage_class`). Files with a header row (as in CONTRACTS.md) are read by
+name. `last_access_date` is optional (from access logs).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+import pyarrow as pa
+
+from .errors import BadFileError
+from .jobs import parse_time
+from .records import RecordSink
+
+INVENTORY_SCHEMA = pa.schema([
+    ("bucket", pa.string()), ("key", pa.string()), ("size_bytes", pa.int64()),
+    ("last_modified_at", pa.timestamp("s")), ("storage_class", pa.string()), ("last_access_at", pa.timestamp("s")),
+    ("source_file", pa.string()), ("source_row", pa.int64()),
+])
+DEFAULT_FILE_SCHEMA = ["Bucket", "Key", "Size", "LastModifiedDate", "StorageClass"]
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("_", "").replace(" ", "")
+
+
+def manifest_file_schema(folder: Path) -> list[str] | None:
+    """fileSchema of the nearest S3 Inventory manifest.json (the folder or its parents, 3 levels)."""
+    for d in [folder, *list(folder.parents)[:3]]:
+        m = d / "manifest.json"
+        if m.exists():
+            try:
+                schema = json.loads(m.read_text()).get("fileSchema")
+            except (OSError, json.JSONDecodeError):
+                return None
+            if isinstance(schema, str):
+                return [c.strip() for c in schema.split(",")]
+    return None
+
+
+def read_s3_inventory(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
+    name = name or path
+    p = Path(path)
+    raw = p.read_bytes()
+    if raw[:4] == b"PAR1":
+        import pyarrow.parquet as pq
+
+        try:
+            records = pq.read_table(p).to_pylist()
+        except Exception as exc:
+            raise BadFileError(name, f"not a readable parquet inventory ({exc})") from None
+        columns = list(records[0]) if records else []
+        rows = [[r.get(c) for c in columns] for r in records]
+        encoded = False
+    else:
+        try:
+            text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8-sig")
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise BadFileError(name, f"cannot read the inventory CSV ({exc})") from None
+        rows = list(csv.reader(io.StringIO(text)))
+        if rows and {"bucket", "key"} <= {_norm(c) for c in rows[0]}:
+            columns, rows = rows[0], rows[1:]
+            encoded = False
+        else:
+            columns = manifest_file_schema(p.parent) or DEFAULT_FILE_SCHEMA
+            encoded = True  # S3 Inventory URL-encodes keys in CSV
+    index = {_norm(c): i for i, c in enumerate(columns)}
+    for required in ("bucket", "key", "size", "lastmodifieddate"):
+        if required not in index:
+            raise BadFileError(name, "S3 Inventory without a required column", required)
+    sink = RecordSink(INVENTORY_SCHEMA, name)
+    get = lambda r, k: r[index[k]] if k in index and index[k] < len(r) else None  # noqa: E731
+    for row_no, r in enumerate(rows, start=1):
+        if len(r) < len(columns):
+            sink.reject(row_no, "(row)", f"expected {len(columns)} values, found {len(r)}", ",".join(map(str, r)))
+            continue
+        try:
+            size = int(float(get(r, "size")))
+            if size < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            sink.reject(row_no, "size", "object size is not a whole number of bytes >= 0", get(r, "size"))
+            continue
+        try:
+            modified = get(r, "lastmodifieddate")
+            modified = modified if hasattr(modified, "year") else parse_time(modified)
+            accessed = get(r, "lastaccessdate")
+            accessed = accessed if accessed is None or hasattr(accessed, "year") else parse_time(accessed)
+        except (TypeError, ValueError, OverflowError):
+            sink.reject(row_no, "last_modified_date", "not a timestamp", get(r, "lastmodifieddate"))
+            continue
+        key = get(r, "key")
+        sink.add(row_no, {
+            "bucket": get(r, "bucket"), "key": unquote_plus(key) if encoded and key else key, "size_bytes": size,
+            "last_modified_at": modified.replace(tzinfo=None) if modified else None,
+            "storage_class": get(r, "storageclass") or "STANDARD",
+            "last_access_at": accessed.replace(tzinfo=None) if accessed else None,
+        })
+    return sink.tables()
