@@ -12,6 +12,7 @@ from .config import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
 from .exports.assets import export_assets
 from .marts.assets import finops_dbt_models, marts_reconcile_to_canonical
 from .resources import ExportsResource, LandingResource, PolicyResource, WarehouseResource
+from .telemetry.assets import raw_table_assets
 
 ingest_billing_job = dg.define_asset_job(
     "ingest_billing",
@@ -39,7 +40,7 @@ def build_definitions() -> dg.Definitions:
     # dbt runs in its own process and reads the warehouse path from here.
     os.environ["FINOPS_WAREHOUSE"] = settings.warehouse
     return dg.Definitions(
-        assets=[billing_line_items, finops_dbt_models, *export_assets],
+        assets=[billing_line_items, *raw_table_assets, finops_dbt_models, *export_assets],
         asset_checks=[marts_reconcile_to_canonical],
         jobs=[ingest_billing_job, build_marts_job],
         schedules=[nightly_build],

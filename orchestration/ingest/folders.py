@@ -1,0 +1,119 @@
+"""Load the non-billing landing folders (telemetry, jobs, inference, storage, inventory, budgets)
+into raw tables: every file through its reader, rejected records into `<table>_rejects`, and
+files that cannot be read at all into `raw.landing_file_errors`, with the reason. Each table is
+replaced whole in one transaction (these exports are small next to billing and re-sent whole)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pyarrow as pa
+
+from .budgets import read_budgets_csv
+from .errors import IngestError
+from .inference import read_cloudwatch_endpoint_metrics_csv, read_request_log_jsonl
+from .jobs import read_mlflow_runs_csv, read_sagemaker_training_jobs
+from .landing import LandingFile, list_files, local_path
+from .records import REJECT_SCHEMA
+from .storage import read_s3_inventory
+from .telemetry import read_hosts_csv, read_nvidia_smi_csv, read_prometheus_query_range
+
+Reader = Callable[[str, str], tuple[pa.Table, pa.Table]]
+
+
+@dataclass(frozen=True)
+class RawTable:
+    table: str                        # raw.<table>
+    folder: str                       # landing sub-folder
+    readers: tuple[tuple[tuple[str, ...], Reader], ...]  # (file name endings, reader)
+    description: str
+
+
+RAW_TABLES = [
+    RawTable("gpu_samples", "utilization",
+             (((".json",), read_prometheus_query_range), ((".csv", ".log"), read_nvidia_smi_csv)),
+             "GPU telemetry samples: DCGM exporter series from Prometheus query_range JSON and nvidia-smi CSV logs."),
+    RawTable("gpu_hosts", "inventory", (((("hosts.csv",)), read_hosts_csv),),
+             "GPU host -> billed resource id (inventory/hosts.csv)."),
+    RawTable("jobs", "jobs", (((".csv",), read_mlflow_runs_csv), ((".json",), read_sagemaker_training_jobs)),
+             "ML jobs: MLflow runs (search_runs CSV) and SageMaker training jobs (DescribeTrainingJob JSON)."),
+    RawTable("inference_requests", "inference", (((".jsonl",), read_request_log_jsonl),),
+             "Inference requests from LiteLLM / OpenAI-usage JSONL logs."),
+    RawTable("endpoint_metrics", "inference", (((".csv",), read_cloudwatch_endpoint_metrics_csv),),
+             "SageMaker endpoint metrics exported from CloudWatch (CSV)."),
+    RawTable("s3_inventory", "storage", (((".csv", ".csv.gz", ".parquet"), read_s3_inventory),),
+             "S3 Inventory reports: one row per object."),
+    RawTable("budgets", "budgets", (((("budgets.csv",)), read_budgets_csv),), "Budgets per team and month (budgets.csv)."),
+]
+FILE_ERRORS = "raw.landing_file_errors"
+
+
+@dataclass
+class FolderLoad:
+    table: str
+    files: int
+    rows: int
+    rejected: int
+    bad_files: list[str]
+    seconds: float
+
+
+def _reader_for(spec: RawTable, f: LandingFile) -> Reader | None:
+    name = f.name.lower()
+    if name == "manifest.json" or name.startswith("."):
+        return None
+    for endings, reader in spec.readers:
+        if name.endswith(endings):
+            return reader
+    return None
+
+
+def load_raw_table(con, landing: str, spec: RawTable, log=print) -> FolderLoad:
+    started = time.monotonic()
+    files = [f for f in list_files(landing, spec.folder) if _reader_for(spec, f)]
+    goods, rejects, bad = [], [], []
+    for i, f in enumerate(files, 1):
+        log(f"[{i}/{len(files)}] reading {f.uri}")
+        try:
+            good, rej = _reader_for(spec, f)(local_path(f), f.uri)
+        except IngestError as exc:
+            bad.append((spec.table, f.uri, str(exc)))
+            continue
+        goods.append(good)
+        rejects.append(rej)
+    schema = goods[0].schema if goods else _empty_schema(spec)
+    good = pa.concat_tables(goods) if goods else schema.empty_table()
+    rej = pa.concat_tables(rejects) if rejects else REJECT_SCHEMA.empty_table()
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {FILE_ERRORS} (raw_table VARCHAR, source_file VARCHAR, message VARCHAR)")
+    con.register("_good", good)
+    con.register("_rej", rej)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE raw.{spec.table} AS SELECT * FROM _good")
+        con.execute(f"CREATE OR REPLACE TABLE raw.{spec.table}_rejects AS SELECT * FROM _rej")
+        con.execute(f"DELETE FROM {FILE_ERRORS} WHERE raw_table = ?", [spec.table])
+        if bad:
+            con.executemany(f"INSERT INTO {FILE_ERRORS} VALUES (?, ?, ?)", bad)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_good")
+        con.unregister("_rej")
+    return FolderLoad(spec.table, len(files), good.num_rows, rej.num_rows, [b[1] for b in bad], time.monotonic() - started)
+
+
+def _empty_schema(spec: RawTable) -> pa.Schema:
+    """The reader's schema, for a folder with no files yet (so downstream SQL always binds)."""
+    from . import budgets, inference, jobs, storage, telemetry
+
+    return {
+        "gpu_samples": telemetry.SAMPLE_SCHEMA, "jobs": jobs.JOB_SCHEMA, "inference_requests": inference.REQUEST_SCHEMA,
+        "endpoint_metrics": inference.ENDPOINT_METRIC_SCHEMA, "s3_inventory": storage.INVENTORY_SCHEMA,
+        "budgets": budgets.BUDGET_SCHEMA,
+        "gpu_hosts": pa.schema([("hostname", pa.string()), ("resource_id", pa.string()), ("source_row", pa.int64())]),
+    }[spec.table]
