@@ -31,6 +31,12 @@ def test_graph_is_one_lineage_from_landing_to_exports(defs):
     assert parents("marts/dim_resource") == {"intermediate/int_billing_line_items_classified", "reference/gpu_instance_catalog"}
     assert parents("exports/daily_cost") == {"marts/fct_daily_cost"}
     assert parents("exports/focus_cost_and_usage") == {"raw/billing_line_items"}
+    for raw, staging in (("jobs", "stg_workloads__jobs"), ("gpu_samples", "stg_telemetry__gpu_samples"),
+                         ("gpu_hosts", "stg_inventory__gpu_hosts"), ("inference_requests", "stg_inference__requests"),
+                         ("endpoint_metrics", "stg_inference__endpoint_metrics"), ("s3_inventory", "stg_storage__s3_objects"),
+                         ("budgets", "stg_finance__budgets")):
+        assert parents(f"staging/{staging}") == {f"raw/{raw}"}
+        assert graph.get(__import__("dagster").AssetKey(["raw", raw])).group_name == "workloads"
 
 
 def test_groups_jobs_schedule_sensor_and_automation(defs):
