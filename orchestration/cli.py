@@ -64,8 +64,14 @@ def run(args) -> int:
     from .definitions import defs
     from .ingest.pipeline import discover_periods
 
+    from .resources import connect_warehouse
+
     log(f"scanning {settings.landing}/billing")
-    periods, probes = discover_periods(settings.landing, policy.tagging, log=lambda m: None)
+    con = connect_warehouse(settings.warehouse)
+    try:
+        periods, probes = discover_periods(settings.landing, policy.tagging, con=con, log=lambda m: None)
+    finally:
+        con.close()  # released before the runs: DuckDB has one writer
     unreadable = [p for p in probes if p.error]
     for p in unreadable:
         log(f"  UNREADABLE: {p.error}")

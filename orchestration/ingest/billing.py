@@ -124,7 +124,6 @@ def probe_file(con, f: LandingFile, policy: TaggingPolicy) -> FileProbe:
     count and billed cost as the file states it. Never raises for a bad file: the error is
     recorded so the file's own partition fails and nothing else."""
     try:
-        register_gpu_catalog(con)
         # the probe needs periods, accounts and costs only: no scan for tag keys
         fmt, spec, header = source_spec(con, f, policy, rejects="_probe_rej", with_tags=False)
         if spec is None:

@@ -62,14 +62,19 @@ def probe_all(con, files: list[LandingFile], policy: TaggingPolicy, *, cache: bo
     return out
 
 
-def discover_periods(landing: str, policy: TaggingPolicy, log=print) -> tuple[list[str], list[FileProbe]]:
-    """Billing periods present in the landing location (read-only: an in-memory DuckDB)."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+def discover_periods(landing: str, policy: TaggingPolicy, con=None, log=print) -> tuple[list[str], list[FileProbe]]:
+    """Billing periods present in the landing location. With a warehouse connection the probes
+    go to its cache, so the period loads that follow do not read every file again; without one
+    (the sensor, which never opens the warehouse) an in-memory DuckDB does the reading."""
+    own = con is None
+    if own:
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
     try:
-        probes = probe_all(con, scan_billing(landing), policy, cache=False, log=log)
+        probes = probe_all(con, scan_billing(landing), policy, cache=not own, log=log)
     finally:
-        con.close()
+        if own:
+            con.close()
     return sorted({p for pr in probes for p in pr.periods}), probes
 
 
