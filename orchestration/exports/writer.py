@@ -19,27 +19,25 @@ def export_table(con, query: str, name: str, dest: str, formats=("parquet", "csv
     """Export the result of `query` as `<dest>/<name>.parquet` and `.csv`; returns paths and rows."""
     rows = con.execute(f"SELECT COUNT(*) FROM ({query})").fetchone()[0]
     written = []
-    with tempfile.TemporaryDirectory(prefix="finops-export-") as tmp:
-        for fmt in formats:
-            local = Path(tmp) / f"{name}.{fmt}"
-            options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
-            con.execute(f"COPY ({query}) TO {literal(str(local))} ({options})")
-            written.append(_publish(local, dest, f"{name}.{fmt}"))
+    for fmt in formats:
+        filename = f"{name}.{fmt}"
+        options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
+        if is_s3(dest):
+            with tempfile.TemporaryDirectory(prefix="finops-export-") as tmp:
+                local = Path(tmp) / filename
+                con.execute(f"COPY ({query}) TO {literal(str(local))} ({options})")
+                bucket, key = split_s3(dest.rstrip("/") + "/" + filename)
+                s3_client().upload_file(str(local), bucket, key)
+                written.append(f"s3://{bucket}/{key}")
+            continue
+        # written beside its target and renamed over it: same filesystem, so the rename is atomic
+        target = Path(dest) / filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.with_name(f".{filename}.tmp-{os.getpid()}")
+        try:
+            con.execute(f"COPY ({query}) TO {literal(str(staged))} ({options})")
+            os.replace(staged, target)
+        finally:
+            staged.unlink(missing_ok=True)
+        written.append(str(target))
     return {"rows": rows, "paths": written}
-
-
-def _publish(local: Path, dest: str, filename: str) -> str:
-    if is_s3(dest):
-        bucket, prefix = split_s3(dest.rstrip("/") + "/" + filename)
-        s3_client().upload_file(str(local), bucket, prefix)
-        return f"s3://{bucket}/{prefix}"
-    target = Path(dest) / filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{filename}.tmp-{os.getpid()}")
-    with open(local, "rb") as src, open(staged, "wb") as dst:
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
-        dst.flush()
-        os.fsync(dst.fileno())
-    os.replace(staged, target)
-    return str(target)
