@@ -6,12 +6,11 @@ import csv
 import io
 import re
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 import pyarrow as pa
 
 from .errors import BadFileError
-from .records import RecordSink
+from .records import RecordSink, read_text
 
 BUDGET_SCHEMA = pa.schema([
     ("team", pa.string()), ("month", pa.string()), ("amount_usd", pa.decimal128(38, 10)),
@@ -22,11 +21,8 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 def read_budgets_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     name = name or path
-    try:
-        reader = csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
-        fields = [f.strip() for f in reader.fieldnames or []]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadFileError(name, f"not a readable CSV ({exc})") from None
+    reader = csv.DictReader(io.StringIO(read_text(path, name, "CSV")))
+    fields = [f.strip() for f in reader.fieldnames or []]
     for required in ("team", "month", "amount_usd"):
         if required not in fields:
             raise BadFileError(name, "budgets.csv without a required column", required)

@@ -11,14 +11,14 @@ from typing import Callable
 
 import pyarrow as pa
 
-from .budgets import read_budgets_csv
+from .budgets import BUDGET_SCHEMA, read_budgets_csv
 from .errors import IngestError
-from .inference import read_cloudwatch_endpoint_metrics_csv, read_request_log_jsonl
-from .jobs import read_mlflow_runs_csv, read_sagemaker_training_jobs
+from .inference import ENDPOINT_METRIC_SCHEMA, REQUEST_SCHEMA, read_cloudwatch_endpoint_metrics_csv, read_request_log_jsonl
+from .jobs import JOB_SCHEMA, read_mlflow_runs_csv, read_sagemaker_training_jobs
 from .landing import LandingFile, list_files, local_path
 from .records import REJECT_SCHEMA
-from .storage import read_s3_inventory
-from .telemetry import read_hosts_csv, read_nvidia_smi_csv, read_prometheus_query_range
+from .storage import INVENTORY_SCHEMA, read_s3_inventory
+from .telemetry import HOSTS_SCHEMA, SAMPLE_SCHEMA, read_hosts_csv, read_nvidia_smi_csv, read_prometheus_query_range
 
 Reader = Callable[[str, str], tuple[pa.Table, pa.Table]]
 
@@ -28,24 +28,26 @@ class RawTable:
     table: str                        # raw.<table>
     folder: str                       # landing sub-folder
     readers: tuple[tuple[tuple[str, ...], Reader], ...]  # (file name endings, reader)
+    schema: pa.Schema                 # the readers' output, so an empty folder still gives a typed table
     description: str
 
 
 RAW_TABLES = [
     RawTable("gpu_samples", "utilization",
-             (((".json",), read_prometheus_query_range), ((".csv", ".log"), read_nvidia_smi_csv)),
+             (((".json",), read_prometheus_query_range), ((".csv", ".log"), read_nvidia_smi_csv)), SAMPLE_SCHEMA,
              "GPU telemetry samples: DCGM exporter series from Prometheus query_range JSON and nvidia-smi CSV logs."),
-    RawTable("gpu_hosts", "inventory", (((("hosts.csv",)), read_hosts_csv),),
+    RawTable("gpu_hosts", "inventory", ((("hosts.csv",), read_hosts_csv),), HOSTS_SCHEMA,
              "GPU host -> billed resource id (inventory/hosts.csv)."),
-    RawTable("jobs", "jobs", (((".csv",), read_mlflow_runs_csv), ((".json",), read_sagemaker_training_jobs)),
+    RawTable("jobs", "jobs", (((".csv",), read_mlflow_runs_csv), ((".json",), read_sagemaker_training_jobs)), JOB_SCHEMA,
              "ML jobs: MLflow runs (search_runs CSV) and SageMaker training jobs (DescribeTrainingJob JSON)."),
-    RawTable("inference_requests", "inference", (((".jsonl",), read_request_log_jsonl),),
+    RawTable("inference_requests", "inference", (((".jsonl",), read_request_log_jsonl),), REQUEST_SCHEMA,
              "Inference requests from LiteLLM / OpenAI-usage JSONL logs."),
-    RawTable("endpoint_metrics", "inference", (((".csv",), read_cloudwatch_endpoint_metrics_csv),),
+    RawTable("endpoint_metrics", "inference", (((".csv",), read_cloudwatch_endpoint_metrics_csv),), ENDPOINT_METRIC_SCHEMA,
              "SageMaker endpoint metrics exported from CloudWatch (CSV)."),
-    RawTable("s3_inventory", "storage", (((".csv", ".csv.gz", ".parquet"), read_s3_inventory),),
+    RawTable("s3_inventory", "storage", (((".csv", ".csv.gz", ".parquet"), read_s3_inventory),), INVENTORY_SCHEMA,
              "S3 Inventory reports: one row per object."),
-    RawTable("budgets", "budgets", (((("budgets.csv",)), read_budgets_csv),), "Budgets per team and month (budgets.csv)."),
+    RawTable("budgets", "budgets", ((("budgets.csv",), read_budgets_csv),), BUDGET_SCHEMA,
+             "Budgets per team and month (budgets.csv)."),
 ]
 FILE_ERRORS = "raw.landing_file_errors"
 
@@ -83,8 +85,7 @@ def load_raw_table(con, landing: str, spec: RawTable, log=print) -> FolderLoad:
             continue
         goods.append(good)
         rejects.append(rej)
-    schema = goods[0].schema if goods else _empty_schema(spec)
-    good = pa.concat_tables(goods) if goods else schema.empty_table()
+    good = pa.concat_tables(goods) if goods else spec.schema.empty_table()
     rej = pa.concat_tables(rejects) if rejects else REJECT_SCHEMA.empty_table()
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(f"CREATE TABLE IF NOT EXISTS {FILE_ERRORS} (raw_table VARCHAR, source_file VARCHAR, message VARCHAR)")
@@ -105,15 +106,3 @@ def load_raw_table(con, landing: str, spec: RawTable, log=print) -> FolderLoad:
         con.unregister("_good")
         con.unregister("_rej")
     return FolderLoad(spec.table, len(files), good.num_rows, rej.num_rows, [b[1] for b in bad], time.monotonic() - started)
-
-
-def _empty_schema(spec: RawTable) -> pa.Schema:
-    """The reader's schema, for a folder with no files yet (so downstream SQL always binds)."""
-    from . import budgets, inference, jobs, storage, telemetry
-
-    return {
-        "gpu_samples": telemetry.SAMPLE_SCHEMA, "jobs": jobs.JOB_SCHEMA, "inference_requests": inference.REQUEST_SCHEMA,
-        "endpoint_metrics": inference.ENDPOINT_METRIC_SCHEMA, "s3_inventory": storage.INVENTORY_SCHEMA,
-        "budgets": budgets.BUDGET_SCHEMA,
-        "gpu_hosts": pa.schema([("hostname", pa.string()), ("resource_id", pa.string()), ("source_row", pa.int64())]),
-    }[spec.table]

@@ -14,13 +14,11 @@ import csv
 import io
 import json
 import math
-from pathlib import Path
 
 import pyarrow as pa
 
 from .errors import BadFileError
-from .jobs import parse_time
-from .records import RecordSink
+from .records import RecordSink, parse_instant, parse_time, read_text
 
 REQUEST_SCHEMA = pa.schema([
     ("request_id", pa.string()), ("started_at", pa.timestamp("s")), ("ended_at", pa.timestamp("s")),
@@ -35,18 +33,10 @@ ENDPOINT_METRIC_SCHEMA = pa.schema([
 ])
 
 
-def _millis_precise(value) -> float | None:
+def _epoch_millis(value) -> float | None:
     """Request times keep milliseconds for latency (parse_time rounds to seconds for storage)."""
-    from datetime import datetime, timezone
-
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) * (1.0 if float(value) > 1e11 else 1000.0)
-    dt = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp() * 1000.0
+    dt = parse_instant(value)
+    return None if dt is None else dt.timestamp() * 1000.0
 
 
 def _tokens(value):
@@ -59,10 +49,7 @@ def _tokens(value):
 
 def read_request_log_jsonl(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     name = name or path
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadFileError(name, f"not a readable JSONL request log ({exc})") from None
+    text = read_text(path, name, "JSONL request log")
     sink = RecordSink(REQUEST_SCHEMA, name)
     for row, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -93,7 +80,7 @@ def read_request_log_jsonl(path: str, name: str | None = None) -> tuple[pa.Table
         end_raw = rec.get("endTime")
         try:
             started, ended = parse_time(start_raw), parse_time(end_raw)
-            s_ms, e_ms = _millis_precise(start_raw), _millis_precise(end_raw)
+            s_ms, e_ms = _epoch_millis(start_raw), _epoch_millis(end_raw)
         except (TypeError, ValueError, OverflowError):
             sink.reject(row, "startTime", "not a timestamp", f"{start_raw} / {end_raw}")
             continue
@@ -122,11 +109,8 @@ def read_request_log_jsonl(path: str, name: str | None = None) -> tuple[pa.Table
 
 def read_cloudwatch_endpoint_metrics_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     name = name or path
-    try:
-        reader = csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
-        fields = reader.fieldnames or []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadFileError(name, f"not a readable CSV ({exc})") from None
+    reader = csv.DictReader(io.StringIO(read_text(path, name, "CSV")))
+    fields = reader.fieldnames or []
     for required in ("timestamp", "EndpointName", "metric", "value"):
         if required not in fields:
             raise BadFileError(name, "CloudWatch endpoint metrics CSV without a required column", required)

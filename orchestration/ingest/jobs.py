@@ -16,13 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
-from pathlib import Path
 
 import pyarrow as pa
 
 from .errors import BadFileError
-from .records import RecordSink
+from .records import RecordSink, parse_time, read_json, read_text  # noqa: F401  (parse_time is part of this module's API)
 
 JOB_SCHEMA = pa.schema([
     ("job_id", pa.string()), ("source", pa.string()), ("experiment_id", pa.string()), ("job_name", pa.string()),
@@ -36,27 +34,6 @@ JOB_SCHEMA = pa.schema([
 _SAGEMAKER_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Stopped": "KILLED",
                      "InProgress": "RUNNING", "Stopping": "RUNNING"}
 _MLFLOW_STATUS = {"FINISHED", "FAILED", "KILLED", "RUNNING", "SCHEDULED"}
-
-
-def parse_time(value) -> datetime | None:
-    """ISO-8601 with or without offset (UTC assumed without), `YYYY-MM-DD HH:MM:SS[.f][+00:00]`,
-    or epoch seconds / milliseconds. Returns naive UTC, or None when empty."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        ts = float(value) / (1000.0 if float(value) > 1e11 else 1.0)
-        return datetime.fromtimestamp(int(ts), tz=timezone.utc).replace(tzinfo=None)
-    text = str(value).strip()
-    if not text or text.lower() in ("nan", "nat", "none", "null"):
-        return None
-    try:
-        return parse_time(float(text))
-    except ValueError:
-        pass
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))  # raises ValueError when it is not a time
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
-    return dt.replace(microsecond=0)
 
 
 def _int(value) -> int | None:
@@ -91,13 +68,10 @@ class _Jobs(RecordSink):
 
 def read_mlflow_runs_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     name = name or path
-    try:
-        reader = csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
-        header = next(reader)
-    except StopIteration:
-        raise BadFileError(name, "the file is empty") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadFileError(name, f"not a readable CSV ({exc})") from None
+    reader = csv.reader(io.StringIO(read_text(path, name, "MLflow runs CSV")))
+    header = next(reader, None)
+    if header is None:
+        raise BadFileError(name, "the file is empty")
     for required in ("run_id", "status", "start_time"):
         if required not in header:
             raise BadFileError(name, "MLflow runs CSV without a required column", required)
@@ -134,10 +108,7 @@ def read_mlflow_runs_csv(path: str, name: str | None = None) -> tuple[pa.Table, 
 
 def read_sagemaker_training_jobs(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     name = name or path
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadFileError(name, f"not a readable DescribeTrainingJob JSON ({exc})") from None
+    doc = read_json(path, name, "DescribeTrainingJob JSON")
     records = doc if isinstance(doc, list) else doc.get("TrainingJobSummaries") or [doc] if isinstance(doc, dict) else None
     if records is None:
         raise BadFileError(name, "expected a DescribeTrainingJob object or a list of them")

@@ -19,8 +19,7 @@ from urllib.parse import unquote_plus
 import pyarrow as pa
 
 from .errors import BadFileError
-from .jobs import parse_time
-from .records import RecordSink
+from .records import RecordSink, parse_time
 
 INVENTORY_SCHEMA = pa.schema([
     ("bucket", pa.string()), ("key", pa.string()), ("size_bytes", pa.int64()),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from datetime import datetime, timezone
@@ -25,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import BadFileError
-from .records import REJECT_SCHEMA, RecordSink  # noqa: F401  (REJECT_SCHEMA re-exported)
+from .records import RecordSink, parse_time, read_json, read_text
 
 SAMPLE_SCHEMA = pa.schema([
     ("sampled_at", pa.timestamp("s")),      # UTC
@@ -76,20 +75,10 @@ class _Collector(RecordSink):
         super().add(row, values)
 
 
-def _epoch(value) -> datetime:
-    ts = float(value)
-    if ts > 1e11:  # milliseconds
-        ts /= 1000.0
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).replace(tzinfo=None)
-
-
 def read_prometheus_query_range(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     """A saved `/api/v1/query_range` response of DCGM exporter series."""
     name = name or path
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadFileError(name, f"not a readable Prometheus JSON response ({exc})") from None
+    doc = read_json(path, name, "Prometheus JSON response")
     if not isinstance(doc, dict) or doc.get("status") != "success":
         raise BadFileError(name, f"Prometheus response status is {doc.get('status') if isinstance(doc, dict) else type(doc).__name__!r}, not 'success'", "status")
     data = doc.get("data") or {}
@@ -106,8 +95,10 @@ def read_prometheus_query_range(path: str, name: str | None = None) -> tuple[pa.
                 out.reject(row, "__name__", "not a DCGM exporter metric this pipeline uses", metric)
                 continue
             try:
-                sampled_at = _epoch(ts)
+                sampled_at = parse_time(ts)
             except (TypeError, ValueError, OverflowError):
+                sampled_at = None
+            if sampled_at is None:
                 out.reject(row, "timestamp", "not a Unix timestamp", ts)
                 continue
             try:
@@ -148,10 +139,7 @@ def read_nvidia_smi_csv(path: str, name: str | None = None, hostname: str | None
     """nvidia-smi --query-gpu ... --format=csv log. The host is the `hostname` column, else
     `hostname`, else the file's parent folder name."""
     name = name or path
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadFileError(name, f"not a readable nvidia-smi CSV ({exc})") from None
+    text = read_text(path, name, "nvidia-smi CSV")
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise BadFileError(name, "the file is empty")
@@ -196,13 +184,13 @@ def read_nvidia_smi_csv(path: str, name: str | None = None, hostname: str | None
     return out.tables()
 
 
+HOSTS_SCHEMA = pa.schema([("hostname", pa.string()), ("resource_id", pa.string()), ("source_row", pa.int64())])
+
+
 def read_hosts_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     """inventory/hosts.csv: `hostname,resource_id`, one row per GPU host."""
     name = name or path
-    try:
-        rows = list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadFileError(name, f"not a readable CSV ({exc})") from None
+    rows = list(csv.reader(io.StringIO(read_text(path, name, "CSV"))))
     if not rows:
         raise BadFileError(name, "the file is empty")
     header = [h.strip().lower() for h in rows[0]]
@@ -210,24 +198,16 @@ def read_hosts_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Tab
         if required not in header:
             raise BadFileError(name, "hosts.csv without a required column", required)
     hi, ri = header.index("hostname"), header.index("resource_id")
-    good = {"hostname": [], "resource_id": [], "source_row": []}
-    sink = RecordSink(pa.schema([("x", pa.string())]), name)  # only its reject list is used
+    sink = RecordSink(HOSTS_SCHEMA, name)
     seen: dict[str, str] = {}
     for n, r in enumerate(rows[1:], start=1):
         host = r[hi].strip() if len(r) > hi else ""
         rid = r[ri].strip() if len(r) > ri else ""
-        problem = None
         if not host or not rid:
-            problem = ("hostname" if not host else "resource_id", "empty value")
+            sink.reject(n, "hostname" if not host else "resource_id", "empty value", ",".join(r))
         elif host in seen and seen[host] != rid:
-            problem = ("hostname", f"host already mapped to {seen[host]}")
-        if problem:
-            sink.reject(n, problem[0], problem[1], ",".join(r))
-            continue
-        if host not in seen:
+            sink.reject(n, "hostname", f"host already mapped to {seen[host]}", ",".join(r))
+        elif host not in seen:  # an exact repeat of a mapping adds nothing
             seen[host] = rid
-            good["hostname"].append(host)
-            good["resource_id"].append(rid)
-            good["source_row"].append(n)
-    return (pa.table(good, schema=pa.schema([("hostname", pa.string()), ("resource_id", pa.string()), ("source_row", pa.int64())])),
-            sink.tables()[1])
+            sink.add(n, {"hostname": host, "resource_id": rid})
+    return sink.tables()
