@@ -203,8 +203,6 @@ def tag_lookup_exprs(spec: SourceSpec, policy: TaggingPolicy) -> dict[str, str]:
 def tags_json_expr(spec: SourceSpec) -> str:
     """The row's tags as a JSON object (FOCUS `Tags`), empty values left out."""
     if spec.tag_columns:
-        if not spec.tag_columns:
-            return "CAST(NULL AS VARCHAR)"
         entries = ", ".join(
             f"{{'k': {literal(k)}, 'v': {text(e)}}}" for k, e in sorted(spec.tag_columns.items())
         )

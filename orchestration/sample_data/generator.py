@@ -291,8 +291,8 @@ def _delivered(world: World, month_end: datetime, hi: int) -> datetime:
 
 
 # --- writers ---------------------------------------------------------------------------------
-def _map_column(lines: Lines, per_ref: dict[str, dict[str, str]]) -> pa.Array:
-    refs = lines.column("tag_ref")
+def _map_column(refs: pa.DictionaryArray, per_ref: dict[str, dict[str, str]]) -> pa.Array:
+    """One MAP per row: the entries of the row's ref (rows sharing a ref share its entries)."""
     ref_values = refs.dictionary.to_pylist()
     codes = refs.indices.to_numpy(zero_copy_only=False)
     sizes = np.array([len(per_ref.get(v, {})) for v in ref_values], dtype=np.int64)
@@ -337,9 +337,6 @@ def cur2_table(gen: Generator, lines: Lines, billing_start: datetime, billing_en
         if pn:
             m["product_name"] = pn
         prod_maps[v] = m
-    prod_lines = Lines({"tag_ref": STRING})
-    prod_lines.parts["tag_ref"] = [(np.array(prod_dict.dictionary.to_pylist(), dtype=object)[prod_dict.indices.to_numpy()], n)] if n else []
-    prod_lines.n = n
     cost_cat = {ref: ({"business_unit": "ml"} if tags else {}) for ref, tags in gen.tag_sets.items()}
 
     def s(name):
@@ -360,7 +357,7 @@ def cur2_table(gen: Generator, lines: Lines, billing_start: datetime, billing_en
         "bill_invoicing_entity": pa.array(np.full(n, "Amazon Web Services, Inc.", dtype=object), pa.string()),
         "bill_payer_account_id": s("payer"),
         "bill_payer_account_name": s("payer_name"),
-        "cost_category": _map_column(lines, cost_cat),
+        "cost_category": _map_column(c("tag_ref"), cost_cat),
         "discount": pa.MapArray.from_arrays(pa.array(np.zeros(n + 1, np.int32)), pa.array([], pa.string()), pa.array([], pa.float64())),
         "identity_line_item_id": line_id,
         "identity_time_interval": interval,
@@ -390,7 +387,7 @@ def cur2_table(gen: Generator, lines: Lines, billing_start: datetime, billing_en
         "pricing_public_on_demand_rate": pc.cast(c("od_rate"), pa.string()),
         "pricing_term": s("pricing_term"),
         "pricing_unit": s("pricing_unit"),
-        "product": _map_column(prod_lines, prod_maps),
+        "product": _map_column(prod_dict, prod_maps),
         "product_from_location": pa.nulls(n, pa.string()),
         "product_instance_family": pa.nulls(n, pa.string()),
         "product_location": s("location"),
@@ -399,7 +396,7 @@ def cur2_table(gen: Generator, lines: Lines, billing_start: datetime, billing_en
         "reservation_reservation_a_r_n": s("ri_arn"),
         "reservation_unused_amortized_upfront_fee_for_billing_period": pa.nulls(n, pa.float64()),
         "reservation_unused_recurring_fee": c("ri_unused_recurring"),
-        "resource_tags": _map_column(lines, user_tags),
+        "resource_tags": _map_column(c("tag_ref"), user_tags),
         "savings_plan_savings_plan_a_r_n": s("sp_arn"),
         "savings_plan_savings_plan_effective_cost": c("sp_effective"),
         "savings_plan_total_commitment_to_date": c("sp_total"),
