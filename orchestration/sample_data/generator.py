@@ -527,7 +527,8 @@ def focus_table(gen: Generator, lines: Lines, billing_start: datetime, billing_e
 def _write_csv_gz(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    with gzip.open(tmp, "wb", compresslevel=5) as fh:
+    # mtime=0: gzip otherwise stamps the current time in its header and the bytes differ per run
+    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=5, mtime=0) as fh:
         pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="needed"))
     os.replace(tmp, path)
 
