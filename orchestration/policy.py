@@ -24,9 +24,24 @@ class TaggingPolicy:
 
 
 @dataclass(frozen=True)
+class AllocationPolicy:
+    idle_gpu_utilization_below: float
+
+
+@dataclass(frozen=True)
+class EfficiencyPolicy:
+    training_bands: tuple[float, float, float, float]    # upper bounds of poor / average / good / elite
+    inference_bands: tuple[float, float, float, float]
+    training_target_utilization: float
+    inference_target_utilization: float
+
+
+@dataclass(frozen=True)
 class Policy:
     path: str
     tagging: TaggingPolicy
+    allocation: AllocationPolicy
+    efficiency: EfficiencyPolicy
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -82,7 +97,7 @@ def load_policy(path: str | Path) -> Policy:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise PolicyError(f"{path}: the policy must be a YAML mapping of sections")
-    _check_keys(path, doc, {"tagging"}, "the top level")
+    _check_keys(path, doc, {"tagging", "allocation", "efficiency"}, "the top level")
 
     tagging = doc.get("tagging")
     if not isinstance(tagging, dict):
@@ -112,6 +127,9 @@ def load_policy(path: str | Path) -> Policy:
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise _fail(path, tagging, "top_offenders", "'tagging.top_offenders' must be a whole number >= 1")
 
+    allocation = _section(path, doc, "allocation", {"idle_gpu_utilization_below"})
+    efficiency = _section(path, doc, "efficiency", {"training_bands", "inference_bands", "training_target_utilization",
+                                                    "inference_target_utilization"})
     return Policy(
         path=path,
         tagging=TaggingPolicy(
@@ -120,8 +138,43 @@ def load_policy(path: str | Path) -> Policy:
             required=tuple(required),
             top_offenders=top,
         ),
+        allocation=AllocationPolicy(
+            idle_gpu_utilization_below=_share(path, allocation, "allocation", "idle_gpu_utilization_below", 0.05)),
+        efficiency=EfficiencyPolicy(
+            training_bands=_bands(path, efficiency, "training_bands", (0.20, 0.40, 0.65, 0.85)),
+            inference_bands=_bands(path, efficiency, "inference_bands", (0.10, 0.25, 0.50, 0.75)),
+            training_target_utilization=_share(path, efficiency, "efficiency", "training_target_utilization", 0.40),
+            inference_target_utilization=_share(path, efficiency, "efficiency", "inference_target_utilization", 0.25),
+        ),
         raw=dict(doc),
     )
+
+
+def _section(path: str, doc: dict, name: str, allowed: set[str]) -> dict:
+    section = doc.get(name) or _Lined({}, {})
+    if not isinstance(section, dict):
+        raise _fail(path, doc, name, f"'{name}' must be a mapping of settings")
+    _check_keys(path, section, allowed, name)
+    return section
+
+
+def _share(path: str, section: dict, name: str, key: str, default: float) -> float:
+    """A share of capacity: a number in (0, 1]."""
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise _fail(path, section, key, f"'{name}.{key}' must be a share between 0 and 1 (e.g. 0.05 for 5 %), got {value!r}")
+    return float(value)
+
+
+def _bands(path: str, section: dict, key: str, default: tuple) -> tuple[float, float, float, float]:
+    value = section.get(key, list(default))
+    ok = (isinstance(value, list) and len(value) == 4
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1 for v in value)
+          and all(a < b for a, b in zip(value, value[1:])))
+    if not ok:
+        raise _fail(path, section, key, f"'efficiency.{key}' must be four increasing shares between 0 and 1 "
+                                        f"(upper bounds of poor / average / good / elite), got {value!r}")
+    return tuple(float(v) for v in value)  # type: ignore[return-value]
 
 
 def normalise_tag_key(key: str, prefixes: tuple[str, ...]) -> str:

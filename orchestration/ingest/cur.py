@@ -206,16 +206,28 @@ def parquet_from(paths: str | list[str]) -> str:
             f"file_row_number = true, filename = {literal(PATH_COLUMN)}))")
 
 
-def csv_rows_from(paths: str | list[str], rejects: str | None = None) -> str:
+def unique_column_names(columns) -> list[str]:
+    """Header names made unique ignoring case (DuckDB's column names are case-insensitive, while
+    legacy CUR writes `resourceTags/user:Team` and `resourceTags/user:team` as two columns): the
+    second spelling becomes `resourceTags/user:team#2`."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in columns:
+        n = seen[c.lower()] = seen.get(c.lower(), 0) + 1
+        out.append(c if n == 1 else f"{c}#{n}")
+    return out
+
+
+def csv_rows_from(paths: str | list[str], rejects: str | None = None, names: list[str] | None = None) -> str:
     """One CSV file per scan: ROW_NUMBER() OVER () streams in file order, so record numbers are
     the same on every run (a partitioned window would number rows in arbitrary order)."""
     paths = [paths] if isinstance(paths, str) else paths
     if len(paths) != 1:
         raise ValueError("CSV files are read one per scan so their record numbers are stable")
-    return f"(SELECT *, ROW_NUMBER() OVER () AS _row FROM {csv_from(paths, rejects)})"
+    return f"(SELECT *, ROW_NUMBER() OVER () AS _row FROM {csv_from(paths, rejects, names)})"
 
 
-def csv_from(path: str | list[str], rejects: str | None = None) -> str:
+def csv_from(path: str | list[str], rejects: str | None = None, names: list[str] | None = None) -> str:
     """A DuckDB CSV scan that keeps every value as text: ids keep their leading zeros and no
     type is guessed from a sample. Rows DuckDB cannot parse go to a rejects table (quarantined
     by the caller), never silently dropped."""
@@ -223,6 +235,8 @@ def csv_from(path: str | list[str], rejects: str | None = None) -> str:
         "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
         f"nullstr = ['', 'NULL'], compression = 'auto', max_line_size = 16777216, filename = {literal(PATH_COLUMN)}"
     )
+    if names:
+        opts += f", names = [{', '.join(literal(n) for n in names)}]"
     if rejects:
         opts += f", store_rejects = true, rejects_table = {literal(rejects + '_errors')}, rejects_scan = {literal(rejects + '_scans')}"
     return f"read_csv({paths_sql(path)}, {opts})"
@@ -265,14 +279,15 @@ def _as_map(con, from_sql: str, column: str, typed: bool) -> str:
 def cur_legacy_source(con, path: str | list[str], header: FileHeader, rejects: str | None = None, with_tags: bool = True) -> SourceSpec:
     """The legacy AWS Cost and Usage Report (CSV, slash headers such as `lineItem/UnblendedCost`,
     `product/instanceType`, `resourceTags/user:team`), as AWS has written it since 2017."""
-    from_sql = csv_rows_from(path, rejects)
+    names = unique_column_names(header.columns)
+    from_sql = csv_rows_from(path, rejects, names)
     available: dict[str, str] = {}
     tag_columns: dict[str, str] = {}
-    for c in header.columns:
+    for c, name in zip(header.columns, names):
         if c.startswith("resourceTags/"):
-            tag_columns[c[len("resourceTags/"):]] = ident(c)
+            tag_columns[c[len("resourceTags/"):]] = ident(name)
         elif "/" in c:
-            available.setdefault(legacy_to_cur2_name(c), ident(c))
+            available.setdefault(legacy_to_cur2_name(c), ident(name))
     exprs, origin = _cur_exprs(_col_fn(available), False, None)
     legacy_names = {legacy_to_cur2_name(c): c for c in header.columns if "/" in c}
     origin = {k: legacy_names.get(v, v) for k, v in origin.items()}

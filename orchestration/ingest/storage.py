@@ -33,17 +33,28 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace("_", "").replace(" ", "")
 
 
-def manifest_file_schema(folder: Path) -> list[str] | None:
-    """fileSchema of the nearest S3 Inventory manifest.json (the folder or its parents, 3 levels)."""
-    for d in [folder, *list(folder.parents)[:3]]:
-        m = d / "manifest.json"
-        if m.exists():
-            try:
-                schema = json.loads(m.read_text()).get("fileSchema")
-            except (OSError, json.JSONDecodeError):
-                return None
-            if isinstance(schema, str):
-                return [c.strip() for c in schema.split(",")]
+def manifest_file_schema(data_file: Path) -> list[str] | None:
+    """fileSchema of the S3 Inventory manifest.json that lists `data_file`.
+
+    S3 writes `<config>/data/<uuid>.csv.gz` and `<config>/<YYYY-MM-DDTHH-MMZ>/manifest.json`, so
+    the manifest is in a dated sibling of `data/`; a manifest beside the file (or up to three
+    folders up) is accepted too. The newest manifest that names the file wins."""
+    folder = data_file.parent
+    candidates = [d / "manifest.json" for d in [folder, *list(folder.parents)[:3]]]
+    candidates += sorted(folder.parent.glob("*/manifest.json"), reverse=True)
+    for m in candidates:
+        if not m.exists():
+            continue
+        try:
+            doc = json.loads(m.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        keys = [f.get("key", "") for f in doc.get("files") or [] if isinstance(f, dict)]
+        if keys and not any(k.rsplit("/", 1)[-1] == data_file.name for k in keys):
+            continue  # a manifest of another delivery
+        schema = doc.get("fileSchema")
+        if isinstance(schema, str):
+            return [c.strip() for c in schema.split(",")]
     return None
 
 
@@ -71,7 +82,7 @@ def read_s3_inventory(path: str, name: str | None = None) -> tuple[pa.Table, pa.
             columns, rows = rows[0], rows[1:]
             encoded = False
         else:
-            columns = manifest_file_schema(p.parent) or DEFAULT_FILE_SCHEMA
+            columns = manifest_file_schema(p) or DEFAULT_FILE_SCHEMA
             encoded = True  # S3 Inventory URL-encodes keys in CSV
     index = {_norm(c): i for i, c in enumerate(columns)}
     for required in ("bucket", "key", "size", "lastmodifieddate"):

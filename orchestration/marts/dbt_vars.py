@@ -11,6 +11,11 @@ def dbt_vars(policy: Policy) -> dict:
     return {
         "untagged_required_tags": list(policy.tagging.required),
         "untagged_top_offenders": policy.tagging.top_offenders,
+        "idle_gpu_utilization_below": policy.allocation.idle_gpu_utilization_below,
+        "training_efficiency_bands": list(policy.efficiency.training_bands),
+        "inference_efficiency_bands": list(policy.efficiency.inference_bands),
+        "training_target_utilization": policy.efficiency.training_target_utilization,
+        "inference_target_utilization": policy.efficiency.inference_target_utilization,
     }
 
 

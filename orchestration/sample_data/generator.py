@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .lines import FLOAT, STRING, TIME, Lines
-from .world import DEFAULT_DAYS, DEFAULT_END, REGIONS, Resource, World, build_world
+from .world import DEFAULT_DAYS, DEFAULT_END, REGIONS, Resource, World, build_world, training_job_arns
 
 SCHEMA = {
     "usage_account": STRING, "account_name": STRING, "payer": STRING, "payer_name": STRING,
@@ -152,6 +152,8 @@ class Generator:
                         description=f"${price} per On Demand Linux {r.instance_type} Instance Hour")
         elif r.kind.startswith("sagemaker"):
             suffix = "Training" if r.kind == "sagemaker_training" else "Hosting"
+            if r.kind == "sagemaker_training":  # CUR names the training job, one ARN per job
+                common["resource_id"] = training_job_arns(r, self.world)[active].astype(str)
             out.add(n, **common, product_code="AmazonSageMaker", product_name="Amazon SageMaker",
                     product_family="ML Instance", operation=f"RunInstance:{suffix}",
                     line_item_type="Usage", usage_type=f"{r.instance_type}-{suffix}",
@@ -542,8 +544,10 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
 
 
 def generate(landing: str | Path, seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS,
-             end: datetime = DEFAULT_END, log=print, formats: tuple[str, ...] = ("cur2", "cur_legacy", "focus")) -> dict:
-    """Write the sample landing folder; returns a summary (files, rows, billed totals)."""
+             end: datetime = DEFAULT_END, log=print, formats: tuple[str, ...] = ("cur2", "cur_legacy", "focus"),
+             workloads: bool = True) -> dict:
+    """Write the sample landing folder; returns a summary (files, rows, billed totals).
+    `workloads=False` writes billing only (the ingest benchmark)."""
     landing = Path(landing)
     world = build_world(seed=seed, scale=scale, days=days, end=end)
     gen = Generator(world)
@@ -631,6 +635,10 @@ def generate(landing: str | Path, seed: int = 7, scale: float = 1.0, days: int =
         summary["billed_cost"] += float(pc.sum(lines.column("unblended_cost")).as_py() or 0)
         log(f"  wrote {path.relative_to(landing)} ({table.num_rows:,} rows)")
     summary["last_period"] = last_period
+    if workloads:
+        from .workloads import write_workloads
+
+        summary["workloads"] = write_workloads(landing, world, log=log)
     return summary
 
 

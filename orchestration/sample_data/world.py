@@ -231,3 +231,24 @@ def build_world(seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS, end
             size_gb=float(rng.integers(200, 900)),  # GB a day moved us-east-1 -> us-west-2
         ))
     return World(start=start, hours=hours, resources=resources, seed=seed, scale=scale)
+
+
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Contiguous runs of True as (first hour, hour after the last)."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def sagemaker_training_job_name(r: Resource, started: datetime) -> str:
+    """Each run of a SageMaker training resource is its own training job (and its own ARN in CUR)."""
+    return f"{r.team or 'adhoc'}-{r.project or 'job'}-{started:%Y%m%d-%H%M}"
+
+
+def training_job_arns(r: Resource, world: World) -> np.ndarray:
+    """Per active hour of a SageMaker training resource, the ARN of the job billed in that hour."""
+    arns = np.empty(world.hours, dtype=object)
+    base = r.resource_id.rsplit("/", 1)[0]
+    for a, b in runs_of(r.active):
+        arns[a:b] = f"{base}/{sagemaker_training_job_name(r, world.start + timedelta(hours=a))}"
+    return arns

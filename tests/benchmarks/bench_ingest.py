@@ -53,7 +53,7 @@ def main() -> None:
         shutil.rmtree(landing, ignore_errors=True)
         t = time.monotonic()
         print(f"generating ~{args.rows:,} CUR 2.0 line items (scale {scale}) in {landing} ...", flush=True)
-        s = generate(landing, seed=11, scale=scale, log=lambda m: None, formats=("cur2",))
+        s = generate(landing, seed=11, scale=scale, log=lambda m: None, formats=("cur2",), workloads=False)
         (landing / ".complete").write_text(json.dumps({"rows": s["rows"]}))
         print(f"  generated {s['rows']:,} rows in {time.monotonic() - t:.0f}s", flush=True)
     files = scan_billing(str(landing))

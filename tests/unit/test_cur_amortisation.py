@@ -102,3 +102,26 @@ def test_account_ids_keep_leading_zeros(tmp_path, con, tagging):
     write_cur2(tmp_path / "landing" / "billing" / "x.parquet", payer="012345678901")
     ingest_all(con, tmp_path / "landing", tagging)
     assert con.execute("SELECT DISTINCT BillingAccountId FROM raw.billing_line_items").fetchall() == [("012345678901",)]
+
+
+LEGACY_CASE_VARIANTS = (
+    "identity/LineItemId,bill/PayerAccountId,bill/BillingPeriodStartDate,bill/BillingPeriodEndDate,"
+    "lineItem/UsageAccountId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UsageEndDate,"
+    "lineItem/ProductCode,lineItem/UsageType,lineItem/ResourceId,lineItem/UsageAmount,lineItem/UnblendedCost,"
+    "resourceTags/user:TEAM,resourceTags/user:Team,resourceTags/user:team\n"
+    "a1,098765432109,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,098765432109,Usage,2026-11-03T10:00:00Z,"
+    "2026-11-03T11:00:00Z,AmazonEC2,BoxUsage:g5.2xlarge,i-1,1,1.212,,,vision\n"
+    "a2,098765432109,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,098765432109,Usage,2026-11-03T10:00:00Z,"
+    "2026-11-03T11:00:00Z,AmazonEC2,BoxUsage:g5.2xlarge,i-2,1,1.212,,Research,\n"
+)
+
+
+def test_legacy_cur_tag_columns_differing_only_in_case_are_all_read(tmp_path, con, tagging):
+    """AWS writes one legacy column per tag-key spelling (`user:TEAM`, `user:Team`, `user:team`);
+    DuckDB's names are case-insensitive, so each must still be read as its own column."""
+    f = tmp_path / "billing" / "cur-legacy" / "r" / "20261101-20261201" / "asm" / "r-1.csv"
+    f.parent.mkdir(parents=True)
+    f.write_text(LEGACY_CASE_VARIANTS)
+    ingest_all(con, tmp_path, tagging)
+    rows = con.execute("SELECT ResourceId, team FROM raw.billing_line_items ORDER BY ResourceId").fetchall()
+    assert rows == [("i-1", "vision"), ("i-2", "Research")]

@@ -18,6 +18,7 @@ renamed as (
         team,
         project,
         resource_id,
+        hostname,
         instance_type,
         instance_count,
         gpu_count,

@@ -1,0 +1,88 @@
+-- Measured GPU utilization per billed resource and hour: the mean over the box's GPUs and the
+-- hour's samples of GPU utilization, framebuffer memory used and board power. Telemetry hosts
+-- map to resources through inventory/hosts.csv; SageMaker endpoints report through CloudWatch,
+-- whose GPUUtilization is summed over the instance's GPUs (0-400 % on a 4-GPU box).
+{{ config(materialized='table') }}
+
+with samples as (
+
+    select * from {{ ref('stg_telemetry__gpu_samples') }}
+
+),
+
+hosts as (
+
+    select * from {{ ref('stg_inventory__gpu_hosts') }}
+
+),
+
+per_gpu_hour as (
+
+    select
+        hosts.resource_id,
+        date_trunc('hour', samples.sampled_at)                                       as hour_start,
+        coalesce(samples.gpu_uuid, samples.hostname || '/' || samples.gpu_index)    as gpu,
+        -- DCGM_FI_DEV_GPU_UTIL is 0-100; the profiling engine-active ratio (0-1) stands in when absent
+        coalesce(
+            avg(case when samples.metric = 'DCGM_FI_DEV_GPU_UTIL' then samples.value end) / 100.0,
+            avg(case when samples.metric = 'DCGM_FI_PROF_GR_ENGINE_ACTIVE' then samples.value end)
+        )                                                                            as gpu_utilization,
+        avg(case when samples.metric = 'DCGM_FI_DEV_FB_USED' then samples.value end) as memory_used_mib,
+        avg(case when samples.metric = 'DCGM_FI_DEV_POWER_USAGE' then samples.value end) as power_watts,
+        count(*)                                                                     as samples
+    from samples
+    inner join hosts on lower(hosts.hostname) = lower(samples.hostname)
+    group by 1, 2, 3
+
+),
+
+telemetry as (
+
+    select
+        resource_id,
+        hour_start,
+        avg(gpu_utilization)         as gpu_utilization,
+        avg(memory_used_mib)         as memory_used_mib,
+        avg(power_watts)             as power_watts,
+        count(distinct gpu)          as gpus_reporting,
+        sum(samples)                 as samples,
+        'dcgm'                       as utilization_source
+    from per_gpu_hour
+    where gpu_utilization is not null
+    group by resource_id, hour_start
+
+),
+
+endpoints as (
+
+    select distinct resource_id, gpu_count, lower(split_part(resource_id, 'endpoint/', 2)) as endpoint_name
+    from {{ ref('int_resource_hours_costed') }}
+    where resource_id like '%:endpoint/%'
+
+),
+
+cloudwatch as (
+
+    select
+        endpoints.resource_id,
+        date_trunc('hour', metrics.sampled_at)                 as hour_start,
+        avg(metrics.value) / (100.0 * max(endpoints.gpu_count)) as gpu_utilization,
+        cast(null as double)                                   as memory_used_mib,
+        cast(null as double)                                   as power_watts,
+        max(endpoints.gpu_count)                               as gpus_reporting,
+        count(*)                                               as samples,
+        'cloudwatch'                                           as utilization_source
+    from {{ ref('stg_inference__endpoint_metrics') }} as metrics
+    inner join endpoints on endpoints.endpoint_name = lower(metrics.endpoint_name)
+    where metrics.metric = 'GPUUtilization'
+    group by 1, 2
+
+)
+
+select * from telemetry
+union all
+select * from cloudwatch
+where not exists (
+    select 1 from telemetry
+    where telemetry.resource_id = cloudwatch.resource_id and telemetry.hour_start = cloudwatch.hour_start
+)

@@ -1,0 +1,230 @@
+-- Every billed GPU resource-hour split into who used it, so that for each hour
+--   training_job + inference + idle + unattributed = the hour's cost, to the cent.
+--
+-- 1. Jobs that ran on the box in the hour get cost x (their GPU-seconds / the box's GPU-seconds);
+--    jobs that together ask for more GPU-seconds than the box has share it pro rata.
+-- 2. The rest of the hour (the remainder) is
+--    - inference: the box serves requests (requests logged, CloudWatch invocations, or, on a
+--      serving box, utilization at or above the idle threshold; a serving box with no evidence
+--      either way is taken at its word),
+--    - unattributed: no job ran in the hour yet the GPUs were busy (utilization at or above
+--      policy.yaml allocation.idle_gpu_utilization_below) - someone used it, no tracker says who,
+--    - idle: nothing explains it. `idle_evidence` says how we know.
+-- Costs are DECIMAL; the remainder is the hour's cost minus the jobs' shares, so nothing is lost.
+{{ config(materialized='table') }}
+{%- set idle_below = var('idle_gpu_utilization_below') %}
+
+with resource_hours as (
+
+    select * from {{ ref('int_resource_hours_costed') }}
+
+),
+
+utilization as (
+
+    select * from {{ ref('int_gpu_utilization_hourly') }}
+
+),
+
+jobs as (
+
+    select * from {{ ref('int_jobs_matched') }}
+    where resource_id is not null
+
+),
+
+job_hours as (
+
+    select job_hours.*, jobs.team, jobs.project, jobs.status
+    from {{ ref('int_job_hours') }} as job_hours
+    inner join jobs on jobs.job_id = job_hours.job_id
+
+),
+
+jobs_per_hour as (
+
+    select resource_id, hour_start, sum(gpu_seconds) as job_gpu_seconds
+    from job_hours
+    group by resource_id, hour_start
+
+),
+
+tracked_resources as (
+    -- boxes some tracker reports jobs for: an hour without a job there is known to be unused
+    select distinct resource_id from jobs
+
+),
+
+requests_per_hour as (
+
+    select resource_id, hour_start, count(*) as requests
+    from {{ ref('int_inference_requests_matched') }}
+    where resource_id is not null
+    group by resource_id, hour_start
+
+),
+
+request_log_window as (
+
+    select min(hour_start) as first_hour, max(hour_start) as last_hour
+    from {{ ref('int_inference_requests_matched') }}
+
+),
+
+endpoints as (
+
+    select distinct resource_id, lower(split_part(resource_id, 'endpoint/', 2)) as endpoint_name
+    from resource_hours
+    where resource_id like '%:endpoint/%'
+
+),
+
+invocations_per_hour as (
+
+    select endpoints.resource_id, date_trunc('hour', metrics.sampled_at) as hour_start, sum(metrics.value) as invocations
+    from {{ ref('stg_inference__endpoint_metrics') }} as metrics
+    inner join endpoints on endpoints.endpoint_name = lower(metrics.endpoint_name)
+    where metrics.metric = 'Invocations'
+    group by 1, 2
+
+),
+
+serving_resources as (
+
+    select resource_id from requests_per_hour
+    union
+    select resource_id from invocations_per_hour
+    union
+    select resource_id from resource_hours where job_type = 'inference' or resource_id like '%:endpoint/%'
+
+),
+
+hours as (
+
+    select
+        resource_hours.*,
+        utilization.gpu_utilization,
+        coalesce(jobs_per_hour.job_gpu_seconds, 0)                                   as job_gpu_seconds,
+        greatest(resource_hours.capacity_gpu_seconds, coalesce(jobs_per_hour.job_gpu_seconds, 0)) as shared_gpu_seconds,
+        coalesce(requests_per_hour.requests, 0)                                      as requests,
+        invocations_per_hour.invocations,
+        serving_resources.resource_id is not null                                    as is_serving,
+        tracked_resources.resource_id is not null                                    as is_tracked,
+        resource_hours.hour_start between request_log_window.first_hour and request_log_window.last_hour as in_request_log
+    from resource_hours
+    cross join request_log_window
+    left join utilization using (resource_id, hour_start)
+    left join jobs_per_hour using (resource_id, hour_start)
+    left join requests_per_hour using (resource_id, hour_start)
+    left join invocations_per_hour using (resource_id, hour_start)
+    left join (select distinct resource_id from serving_resources) as serving_resources using (resource_id)
+    left join tracked_resources using (resource_id)
+
+),
+
+job_shares as (
+
+    select
+        hours.resource_id,
+        hours.hour_start,
+        'training_job'                                                               as allocation_type,
+        job_hours.job_id,
+        coalesce(job_hours.team, hours.team)                                         as team,
+        coalesce(job_hours.project, hours.project)                                   as project,
+        job_hours.gpu_seconds / hours.shared_gpu_seconds                             as hour_share,
+        cast(hours.billed_cost * job_hours.gpu_seconds / hours.shared_gpu_seconds as decimal(38, 10))    as billed_cost,
+        cast(hours.effective_cost * job_hours.gpu_seconds / hours.shared_gpu_seconds as decimal(38, 10)) as effective_cost,
+        'job_record'                                                                 as basis
+    from hours
+    inner join job_hours using (resource_id, hour_start)
+
+),
+
+allocated_to_jobs as (
+
+    select
+        resource_id, hour_start,
+        sum(hour_share)      as hour_share,
+        sum(billed_cost)     as billed_cost,
+        sum(effective_cost)  as effective_cost
+    from job_shares
+    group by resource_id, hour_start
+
+),
+
+remainders as (
+
+    select
+        hours.resource_id,
+        hours.hour_start,
+        case
+            when hours.is_serving and (
+                    hours.requests > 0 or hours.invocations > 0
+                    or hours.gpu_utilization >= {{ idle_below }}
+                    or (hours.gpu_utilization is null and hours.invocations is null and not hours.in_request_log))
+                then 'inference'
+            when hours.job_gpu_seconds = 0 and hours.gpu_utilization >= {{ idle_below }}
+                then 'unattributed'
+            else 'idle'
+        end                                                                          as allocation_type,
+        cast(null as varchar)                                                        as job_id,
+        hours.team,
+        hours.project,
+        1 - coalesce(allocated_to_jobs.hour_share, 0)                                as hour_share,
+        hours.billed_cost - coalesce(allocated_to_jobs.billed_cost, 0)               as billed_cost,
+        hours.effective_cost - coalesce(allocated_to_jobs.effective_cost, 0)         as effective_cost,
+        case
+            when hours.is_serving and (hours.requests > 0 or hours.invocations > 0) then 'requests'
+            when hours.gpu_utilization is not null then 'gpu_telemetry'
+            when hours.is_serving and hours.invocations = 0 then 'cloudwatch_invocations'
+            when hours.is_serving and hours.in_request_log then 'request_log'
+            when hours.is_tracked then 'job_records'
+            when hours.is_serving then 'tags_only'
+            else 'no_workload_data'
+        end                                                                          as basis
+    from hours
+    left join allocated_to_jobs using (resource_id, hour_start)
+    where coalesce(allocated_to_jobs.hour_share, 0) < 0.999999
+       or hours.billed_cost <> coalesce(allocated_to_jobs.billed_cost, 0)
+       or hours.effective_cost <> coalesce(allocated_to_jobs.effective_cost, 0)
+
+),
+
+allocations as (
+
+    select * from job_shares
+    union all
+    select * from remainders
+
+)
+
+select
+    allocations.resource_id,
+    allocations.hour_start,
+    hours.usage_date,
+    hours.billing_period,
+    hours.billing_account_id,
+    hours.sub_account_id,
+    hours.provider_name,
+    hours.service_name,
+    hours.region_id,
+    hours.instance_type,
+    hours.gpu_count,
+    hours.gpu_model,
+    hours.is_spot,
+    hours.is_serving,
+    hours.is_untagged,
+    allocations.allocation_type,
+    allocations.job_id,
+    allocations.team,
+    allocations.project,
+    allocations.basis,
+    hours.gpu_utilization,
+    hours.requests                                                                   as hour_requests_logged,
+    hours.invocations                                                                as hour_invocations,
+    allocations.hour_share,
+    allocations.hour_share * hours.gpu_count                                         as gpu_hours,
+    cast(allocations.billed_cost as decimal(38, 10))                                 as billed_cost,
+    cast(allocations.effective_cost as decimal(38, 10))                              as effective_cost
+from allocations
+inner join hours using (resource_id, hour_start)

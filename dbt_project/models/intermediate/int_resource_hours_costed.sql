@@ -1,0 +1,72 @@
+-- What each billed GPU resource cost in each hour it ran. Usage line items are hourly in CUR
+-- and most FOCUS exports; a line covering several hours (daily FOCUS rows) is spread evenly
+-- over its hours, the last hour taking the rounding remainder so the sum stays exact.
+{{ config(materialized='table') }}
+
+with gpu_usage as (
+
+    select *
+    from {{ ref('int_billing_line_items_classified') }}
+    where is_gpu and is_allocatable and resource_id is not null
+
+),
+
+spread as (
+
+    select
+        gpu_usage.*,
+        hour_start,
+        greatest(1, {{ dbt.datediff('date_trunc(\'hour\', charge_period_start)', 'charge_period_end', 'hour') }}) as hours_in_line,
+        row_number() over (partition by source_file, source_row order by hour_start desc) as hours_from_end
+    from gpu_usage
+    cross join unnest(generate_series(
+        date_trunc('hour', charge_period_start),
+        greatest(date_trunc('hour', charge_period_start), charge_period_end - interval 1 second),
+        interval 1 hour
+    )) as hours(hour_start)
+
+),
+
+hourly as (
+
+    select
+        *,
+        case
+            when hours_in_line = 1 then billed_cost
+            when hours_from_end = 1 then billed_cost - (hours_in_line - 1) * cast(billed_cost / hours_in_line as decimal(38, 10))
+            else cast(billed_cost / hours_in_line as decimal(38, 10))
+        end as hour_billed_cost,
+        case
+            when hours_in_line = 1 then effective_cost
+            when hours_from_end = 1 then effective_cost - (hours_in_line - 1) * cast(effective_cost / hours_in_line as decimal(38, 10))
+            else cast(effective_cost / hours_in_line as decimal(38, 10))
+        end as hour_effective_cost
+    from spread
+
+)
+
+select
+    resource_id,
+    hour_start,
+    cast(hour_start as date)                              as usage_date,
+    min(billing_period)                                   as billing_period,
+    min(billing_account_id)                               as billing_account_id,
+    min(sub_account_id)                                   as sub_account_id,
+    min(provider_name)                                    as provider_name,
+    min(service_name)                                     as service_name,
+    min(region_id)                                        as region_id,
+    max(instance_type)                                    as instance_type,
+    max(gpu_count)                                        as gpu_count,
+    max(gpu_model)                                        as gpu_model,
+    -- spot if any usage in the hour was priced dynamically (FOCUS PricingCategory 'Dynamic')
+    bool_or(pricing_category = 'Dynamic')                 as is_spot,
+    max(team)                                             as team,
+    max(project)                                          as project,
+    max(job_type)                                         as job_type,
+    bool_or(is_untagged)                                  as is_untagged,
+    max(gpu_count) * 3600                                 as capacity_gpu_seconds,
+    cast(sum(hour_billed_cost) as decimal(38, 10))        as billed_cost,
+    cast(sum(hour_effective_cost) as decimal(38, 10))     as effective_cost,
+    count(*)                                              as line_items
+from hourly
+group by resource_id, hour_start
