@@ -42,6 +42,10 @@ SAMPLE_SCHEMA = pa.schema([
     ("source_file", pa.string()),
     ("source_row", pa.int64()),
 ])
+# Counters (monotonic since the driver loaded) are stored as the increase over each scrape
+# interval under this name; a drop is a reset (reboot, driver reload), and the interval's increase
+# then counts from zero, as Prometheus' increase() does. The reset is listed in the rejects.
+COUNTER_METRICS = {"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": "gpu_energy_mj_increase"}
 DCGM_METRICS = {
     "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_POWER_USAGE",
     "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_PROF_SM_ACTIVE", "DCGM_FI_DEV_MEM_COPY_UTIL",
@@ -89,8 +93,12 @@ def read_prometheus_query_range(path: str, name: str | None = None) -> tuple[pa.
     for series in data.get("result") or []:
         labels = series.get("metric") or {}
         metric = labels.get("__name__")
+        previous = None  # last good value of a counter series
         for ts, raw in series.get("values") or []:
             row += 1
+            if metric in COUNTER_METRICS:
+                previous = _counter_sample(out, row, labels, metric, ts, raw, previous)
+                continue
             if metric not in DCGM_METRICS:
                 out.reject(row, "__name__", "not a DCGM exporter metric this pipeline uses", metric)
                 continue
@@ -109,13 +117,36 @@ def read_prometheus_query_range(path: str, name: str | None = None) -> tuple[pa.
             if not math.isfinite(value) or value < 0:
                 out.reject(row, metric, "sample value is NaN, infinite or negative", raw)
                 continue
-            out.add(row, sampled_at=sampled_at, metric=metric, value=value,
-                    hostname=labels.get("Hostname") or labels.get("hostname") or labels.get("instance"),
-                    gpu=labels.get("gpu"), gpu_uuid=labels.get("UUID") or labels.get("uuid"),
-                    gpu_model=labels.get("modelName"), namespace=labels.get("namespace"), pod=labels.get("pod"),
-                    container=labels.get("container"), gpu_instance_id=labels.get("GPU_I_ID"),
-                    gpu_instance_profile=labels.get("GPU_I_PROFILE"))
+            out.add(row, sampled_at=sampled_at, metric=metric, value=value, **_labels(labels))
     return out.tables()
+
+
+def _labels(labels: dict) -> dict:
+    return dict(hostname=labels.get("Hostname") or labels.get("hostname") or labels.get("instance"),
+                gpu=labels.get("gpu"), gpu_uuid=labels.get("UUID") or labels.get("uuid"),
+                gpu_model=labels.get("modelName"), namespace=labels.get("namespace"), pod=labels.get("pod"),
+                container=labels.get("container"), gpu_instance_id=labels.get("GPU_I_ID"),
+                gpu_instance_profile=labels.get("GPU_I_PROFILE"))
+
+
+def _counter_sample(out: "_Collector", row: int, labels: dict, metric: str, ts, raw, previous):
+    """One sample of a counter series: emit the increase since the previous sample."""
+    try:
+        sampled_at = parse_time(ts)
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        out.reject(row, metric, "counter sample with a bad timestamp or value", f"{ts} {raw}")
+        return previous
+    if sampled_at is None or not math.isfinite(value) or value < 0:
+        out.reject(row, metric, "counter sample with a bad timestamp or value", f"{ts} {raw}")
+        return previous
+    if previous is not None:
+        if value < previous:
+            out.reject(row, metric, f"counter reset (fell from {previous:g} to {value:g}); "
+                                    "the interval's increase is counted from zero and kept", raw)
+        increase = value if value < previous else value - previous
+        out.add(row, sampled_at=sampled_at, metric=COUNTER_METRICS[metric], value=increase, **_labels(labels))
+    return value
 
 
 _HEADER_FIELD = re.compile(r"^\s*([a-z_.]+)\s*(?:\[(.+)\])?\s*$")

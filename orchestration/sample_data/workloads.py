@@ -229,9 +229,9 @@ def simulate(world: World) -> Workloads:
                        instance_type="g5.xlarge", region="us-east-1", team=None, project=None, job_type=None, env=None,
                        experiment_id=None, tag_style="none", pricing="on_demand",
                        active=np.zeros(world.hours, bool), hourly_price=0.0)
-    sandbox.active[world.hours - 24 * 10:] = True
+    sandbox.active[max(0, world.hours - 24 * 10):] = True
     for k in range(3):
-        s = world.hours - 24 * (10 - 3 * k)
+        s = max(0, world.hours - 24 * (10 - 3 * k))
         params, hours = _runtime(rng, "research", "A10G", 1)
         jobs.append(Job(job_id=uuid.UUID(int=stable_seed(world.seed, "unmapped", k)).hex, source="mlflow", resource=sandbox,
                         hostname=UNMAPPED_HOST, start_h=s, end_h=s + hours, busy_until_h=s + hours, status="FINISHED",
@@ -385,7 +385,7 @@ def write_utilization(landing: Path, world: World, wl: Workloads) -> list[Path]:
         idle_w, max_w = GPU_POWER[gpu_model]
         smi = r.account.source != "cur2"
         step = SMI_INTERVAL_S if smi else PROM_STEP_S
-        times = _sample_times(r, world, step, first_h=world.hours - 24 * SMI_DAYS if smi else 0.0)
+        times = _sample_times(r, world, step, first_h=max(0, world.hours - 24 * SMI_DAYS) if smi else 0.0)
         if len(times) == 0:
             continue
         util = _gpu_load(world, wl, r, gpu_count, times, rng)
@@ -454,7 +454,7 @@ def write_inventory(landing: Path, wl: Workloads) -> Path:
 def write_inference(landing: Path, world: World, wl: Workloads) -> list[Path]:
     rng = np.random.default_rng(world.seed + 303)
     out = []
-    first_log_hour = world.hours - 24 * REQUEST_LOG_DAYS
+    first_log_hour = max(0, world.hours - 24 * REQUEST_LOG_DAYS)
     days: dict[str, list[str]] = {}
     for ep in wl.endpoints:
         for h in range(first_log_hour, world.hours):

@@ -98,3 +98,112 @@ def test_second_run_changes_nothing(full_run):
                            capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stdout[-3000:]
     assert digest() == before
+
+
+UNIT_ECONOMICS_MARTS = ("fct_training_run_cost", "fct_inference_cost", "fct_effective_cost", "fct_gpu_efficiency",
+                        "fct_waste", "fct_unattributed_usage", "fct_unit_costs")
+
+
+def test_every_unit_economics_mart_is_filled(full_run):
+    root, env, proc = full_run
+    assert proc.returncode == 0
+    con = duckdb.connect(env["FINOPS_WAREHOUSE"], read_only=True)
+    try:
+        for mart in UNIT_ECONOMICS_MARTS:
+            assert con.execute(f"SELECT COUNT(*) FROM marts.{mart}").fetchone()[0] > 0, mart
+        categories = {r[0] for r in con.execute("SELECT DISTINCT waste_category FROM marts.fct_waste").fetchall()}
+        assert categories == {"idle", "over_provisioned", "failed_runs", "untagged"}
+        bands = {r[0] for r in con.execute("SELECT DISTINCT efficiency_band FROM marts.fct_gpu_efficiency").fetchall()}
+        assert {"poor", "good"} <= bands
+        # the planted host with no inventory mapping is reported, for its samples and its jobs
+        reported = con.execute("SELECT record_type FROM marts.fct_unattributed_usage "
+                               "WHERE identifier = 'ip-10-0-77-12.ec2.internal' OR reason LIKE '%ip-10-0-77-12%'").fetchall()
+        assert {"gpu_telemetry", "job"} <= {r[0] for r in reported}
+        # the record whose end precedes its start is quarantined with its reason, not dropped
+        assert con.execute("SELECT COUNT(*) FROM raw.jobs_rejects WHERE reason = 'job ends before it starts'").fetchone()[0] == 1
+    finally:
+        con.close()
+
+
+def test_allocated_idle_unattributed_and_inference_cost_equal_the_bill_to_the_cent(full_run):
+    """Computed from the canonical table, independently of the allocation models."""
+    root, env, proc = full_run
+    con = duckdb.connect(env["FINOPS_WAREHOUSE"], read_only=True)
+    try:
+        billed = con.execute("""
+            SELECT SUM(BilledCost), SUM(EffectiveCost) FROM raw.billing_line_items
+            WHERE ChargeCategory = 'Usage' AND x_gpu_count > 0 AND ResourceId IS NOT NULL""").fetchone()
+        runs = con.execute("SELECT SUM(billed_cost), SUM(effective_cost) FROM marts.fct_training_run_cost").fetchone()
+        rest = dict((t, (b, e)) for t, b, e in con.execute("""
+            SELECT allocation_type, SUM(billed_cost), SUM(effective_cost)
+            FROM intermediate.int_resource_hours_allocated WHERE allocation_type <> 'training_job' GROUP BY 1""").fetchall())
+        served = con.execute("SELECT SUM(billed_cost), SUM(effective_cost) FROM marts.fct_inference_cost").fetchone()
+        unattributed = con.execute("SELECT SUM(effective_cost) FROM marts.fct_unattributed_usage WHERE record_type = 'gpu_cost'").fetchone()[0]
+    finally:
+        con.close()
+    cent = Decimal("0.01")
+    for k in (0, 1):  # billed, then amortised
+        total = runs[k] + rest["idle"][k] + rest["unattributed"][k] + served[k]
+        assert total.quantize(cent) == billed[k].quantize(cent)
+    assert abs(served[1] - rest["inference"][1]) < cent
+    assert unattributed.quantize(cent) == rest["unattributed"][1].quantize(cent)
+
+
+def test_unit_costs_export_matches_the_mart(full_run):
+    root, env, proc = full_run
+    exports = root / "exports"
+    mem = duckdb.connect()
+    parquet = mem.execute(f"SELECT COUNT(*), SUM(effective_cost) FROM '{exports / 'unit_costs.parquet'}'").fetchone()
+    csv_rows = mem.execute(f"SELECT COUNT(*) FROM read_csv('{exports / 'unit_costs.csv'}')").fetchone()[0]
+    con = duckdb.connect(env["FINOPS_WAREHOUSE"], read_only=True)
+    try:
+        mart = con.execute("SELECT COUNT(*), SUM(effective_cost) FROM marts.fct_unit_costs").fetchone()
+    finally:
+        con.close()
+    assert parquet == mart and csv_rows == mart[0]
+    workloads = {r[0] for r in mem.execute(f"SELECT DISTINCT workload FROM '{exports / 'unit_costs.parquet'}'").fetchall()}
+    assert workloads == {"training", "inference"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_docs_serves_the_dbt_docs_site_with_every_mart_described(full_run):
+    """`make docs` as a user runs it: generate against the built warehouse, serve on 127.0.0.1,
+    and every mart and mart column carries a description in what the site loads."""
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    root, env, proc = full_run
+    port = _free_port()
+    server = subprocess.Popen(["make", "--no-print-directory", "docs", f"DOCS_PORT={port}"], cwd=REPO_ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline, index = time.monotonic() + 300, None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                index = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(1)
+        assert index and "dbt" in index.lower(), server.stdout.read() if server.poll() is not None else "no answer"
+        manifest = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/manifest.json", timeout=10).read())
+        catalog = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json", timeout=10).read())
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    marts = {n["name"]: n for n in manifest["nodes"].values()
+             if n["resource_type"] == "model" and n["config"].get("schema") == "marts"}
+    assert set(UNIT_ECONOMICS_MARTS) <= set(marts)
+    for name, node in marts.items():
+        assert node["description"].strip(), name
+        built = catalog["nodes"][node["unique_id"]]["columns"]  # the columns the warehouse really has
+        undocumented = [c for c in built if not node["columns"].get(c, {}).get("description", "").strip()]
+        assert not undocumented, (name, undocumented)

@@ -78,3 +78,21 @@ def test_budgets(tmp_path):
     (tmp_path / "b2.csv").write_text("team,amount\n")
     with pytest.raises(BadFileError, match="column 'month'"):
         read_budgets_csv(str(tmp_path / "b2.csv"))
+
+
+def test_s3_inventory_manifest_in_its_dated_sibling_folder(tmp_path):
+    """S3 writes <config>/data/<uuid>.csv.gz and <config>/<YYYY-MM-DDTHH-MMZ>/manifest.json; the
+    newest manifest that lists the data file gives its column order."""
+    config = tmp_path / "acme-inventory" / "acme-datasets" / "daily"
+    (config / "data").mkdir(parents=True)
+    data = config / "data" / "5f0e.csv.gz"
+    data.write_bytes(gzip.compress(b'"acme-datasets","a/b+c.tar","10","2026-01-02T03:04:05.000Z","GLACIER","2026-06-01T00:00:00.000Z"\n'))
+    for stamp, schema, key in (("2026-11-18T01-00Z", "Bucket, Key, Size, LastModifiedDate, StorageClass, LastAccessDate", "data/5f0e.csv.gz"),
+                               ("2026-11-19T01-00Z", "Bucket, Key, Size", "data/other.csv.gz")):
+        (config / stamp).mkdir()
+        (config / stamp / "manifest.json").write_text(json.dumps(
+            {"fileSchema": schema, "files": [{"key": f"acme-datasets/daily/{key}"}]}))
+    rows, rejects = read_s3_inventory(str(data))
+    assert rejects.num_rows == 0
+    row = rows.to_pylist()[0]
+    assert (row["key"], row["storage_class"], row["last_access_at"]) == ("a/b c.tar", "GLACIER", datetime(2026, 6, 1))

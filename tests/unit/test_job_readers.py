@@ -69,3 +69,12 @@ def test_single_object_file_and_broken_json(tmp_path):
 ])
 def test_parse_time_forms(raw, expected):
     assert parse_time(raw) == expected
+
+
+def test_mlflow_run_that_names_its_host_instead_of_a_resource(tmp_path):
+    f = tmp_path / "runs.csv"
+    f.write_text(",run_id,experiment_id,status,start_time,end_time,tags.hostname,tags.gpu_count\n"
+                 "0,abc,3,FINISHED,2026-11-03 10:00:00+00:00,2026-11-03 11:00:00+00:00,ip-10-0-1-23.ec2.internal,4\n")
+    jobs, _ = read_mlflow_runs_csv(str(f))
+    row = jobs.to_pylist()[0]
+    assert (row["resource_id"], row["hostname"], row["gpu_count"]) == (None, "ip-10-0-1-23.ec2.internal", 4)

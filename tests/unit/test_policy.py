@@ -36,3 +36,28 @@ def test_bad_value_fails_with_line(tmp_path):
 def test_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(PolicyError, match="set FINOPS_POLICY"):
         load_policy(tmp_path / "nope.yaml")
+
+
+def test_allocation_and_efficiency_thresholds_validate(tmp_path):
+    base = "tagging:\n  keys:\n    team: [team]\n"
+    f = tmp_path / "policy.yaml"
+    f.write_text(base + "efficiency:\n  training_bands: [0.2, 0.1, 0.65, 0.85]\n")
+    with pytest.raises(PolicyError, match=r"line 5: 'efficiency.training_bands' must be four increasing shares"):
+        load_policy(f)
+    f.write_text(base + "allocation:\n  idle_gpu_utilization_below: 5\n")
+    with pytest.raises(PolicyError, match=r"line 5: 'allocation.idle_gpu_utilization_below' must be a share"):
+        load_policy(f)
+    f.write_text(base + "allocation:\n  idle_below: 0.05\n")
+    with pytest.raises(PolicyError, match=r"unknown key 'idle_below' under 'allocation'"):
+        load_policy(f)
+
+
+def test_dbt_project_var_defaults_mirror_the_shipped_policy():
+    """A bare `dbt build` (no --vars) must behave like the pipeline with the shipped policy.yaml."""
+    import yaml
+
+    from orchestration.config import DBT_PROJECT_DIR, DEFAULT_POLICY
+    from orchestration.marts.dbt_vars import dbt_vars
+
+    defaults = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    assert defaults == dbt_vars(load_policy(DEFAULT_POLICY))

@@ -35,8 +35,13 @@ def test_sensor_probes_files_whose_path_names_no_period(tmp_path, tagging):
 
 def test_dbt_vars_come_from_policy(tmp_path):
     f = tmp_path / "p.yaml"
-    f.write_text("tagging:\n  keys:\n    team: [team]\n  required: [team]\n  top_offenders: 5\n")
+    f.write_text("tagging:\n  keys:\n    team: [team]\n  required: [team]\n  top_offenders: 5\n"
+                 "allocation:\n  idle_gpu_utilization_below: 0.1\n"
+                 "efficiency:\n  training_bands: [0.1, 0.3, 0.6, 0.9]\n  inference_target_utilization: 0.3\n")
     policy = load_policy(f)
-    assert dbt_vars(policy) == {"untagged_required_tags": ["team"], "untagged_top_offenders": 5}
+    assert dbt_vars(policy) == {
+        "untagged_required_tags": ["team"], "untagged_top_offenders": 5, "idle_gpu_utilization_below": 0.1,
+        "training_efficiency_bands": [0.1, 0.3, 0.6, 0.9], "inference_efficiency_bands": [0.1, 0.25, 0.5, 0.75],
+        "training_target_utilization": 0.4, "inference_target_utilization": 0.3}
     args = dbt_build_args(policy)
     assert args[:2] == ["build", "--vars"] and json.loads(args[2])["untagged_top_offenders"] == 5

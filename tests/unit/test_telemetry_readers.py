@@ -80,3 +80,16 @@ def test_hosts_csv_maps_and_rejects_conflicts(tmp_path):
     good, rejects = read_hosts_csv(str(f))
     assert good.to_pylist() == [{"hostname": "ip-10-0-1-23", "resource_id": "i-0abc", "source_row": 1}]
     assert [(r["source_row"], r["column_name"]) for r in rejects.to_pylist()] == [(2, "resource_id"), (3, "hostname")]
+
+
+def test_energy_counter_becomes_increases_and_a_reset_counts_from_zero(tmp_path):
+    """DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION is a counter (mJ since the driver loaded): each
+    sample after the first becomes the increase over its interval; when it falls (reboot), the
+    increase counts from zero and the reset is listed with its reason."""
+    energy = dict(LABELS, __name__="DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION")
+    f = write_query_range(tmp_path / "e.json", [{"metric": energy, "values": [
+        [1762164000, "1000000"], [1762164060, "1030000"], [1762164120, "5000"], [1762164180, "35000"]]}])
+    samples, rejects = read_prometheus_query_range(f)
+    assert [(r["metric"], r["value"]) for r in samples.to_pylist()] == [
+        ("gpu_energy_mj_increase", 30000.0), ("gpu_energy_mj_increase", 5000.0), ("gpu_energy_mj_increase", 30000.0)]
+    assert [(r["source_row"], r["reason"].split(" (")[0]) for r in rejects.to_pylist()] == [(3, "counter reset")]

@@ -29,6 +29,8 @@ per_gpu_hour as (
         )                                                                            as gpu_utilization,
         avg(case when samples.metric = 'DCGM_FI_DEV_FB_USED' then samples.value end) as memory_used_mib,
         avg(case when samples.metric = 'DCGM_FI_DEV_POWER_USAGE' then samples.value end) as power_watts,
+        -- energy counter increases (mJ) summed over the hour
+        sum(case when samples.metric = 'gpu_energy_mj_increase' then samples.value end) / 3.6e9 as energy_kwh,
         count(*)                                                                     as samples
     from samples
     inner join hosts on lower(hosts.hostname) = lower(samples.hostname)
@@ -44,6 +46,7 @@ telemetry as (
         avg(gpu_utilization)         as gpu_utilization,
         avg(memory_used_mib)         as memory_used_mib,
         avg(power_watts)             as power_watts,
+        sum(energy_kwh)              as energy_kwh,
         count(distinct gpu)          as gpus_reporting,
         sum(samples)                 as samples,
         'dcgm'                       as utilization_source
@@ -69,6 +72,7 @@ cloudwatch as (
         avg(metrics.value) / (100.0 * max(endpoints.gpu_count)) as gpu_utilization,
         cast(null as double)                                   as memory_used_mib,
         cast(null as double)                                   as power_watts,
+        cast(null as double)                                   as energy_kwh,
         max(endpoints.gpu_count)                               as gpus_reporting,
         count(*)                                               as samples,
         'cloudwatch'                                           as utilization_source
