@@ -120,6 +120,11 @@ def summary(settings) -> None:
             SELECT SUM(effective_cost), SUM(CASE WHEN is_untagged THEN effective_cost END)
             FROM intermediate.int_billing_line_items_classified WHERE is_allocatable""").fetchone()
         gpu = con.execute("SELECT SUM(gpu_effective_cost), SUM(gpu_hours) FROM marts.fct_daily_cost").fetchone()
+        runs = con.execute("""
+            SELECT COUNT(*), COUNT(*) FILTER (WHERE status IN ('FAILED', 'KILLED')), MEDIAN(cost_per_useful_gpu_hour)
+            FROM marts.fct_training_run_cost""").fetchone()
+        waste = con.execute("""
+            SELECT waste_category, SUM(wasted_cost) FROM marts.fct_waste GROUP BY 1 ORDER BY 2 DESC""").fetchall()
     finally:
         con.close()
     share = (Decimal(untagged or 0) / Decimal(usage)) if usage else Decimal(0)
@@ -130,6 +135,11 @@ def summary(settings) -> None:
     print("  effective (amortised) total    : ${:,.2f}".format(effective or 0))
     print("  GPU spend / GPU-hours          : ${:,.2f} / {:,.0f}".format(gpu[0] or 0, gpu[1] or 0))
     print("  untagged share of usage        : {:.1%}".format(float(share)))
+    print("  training runs (failed/killed)  : {:,} ({:,})".format(runs[0], runs[1]))
+    if runs[2] is not None:
+        print("  median cost per useful GPU-hour: ${:,.2f}".format(runs[2]))
+    for category, dollars in waste:
+        print("  waste: {:<24}: ${:,.2f}".format(category, dollars or 0))
     print(f"  warehouse                      : {settings.warehouse}")
     print(f"  exports                        : {settings.exports}")
     print()

@@ -298,12 +298,14 @@ def write_jobs(landing: Path, world: World, wl: Workloads) -> list[Path]:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(header)
+        # one clock-skewed record (end before start) for the pipeline to reject with its reason
+        skewed = next((j.job_id for j in jobs[7:] if j.end_h is not None), None) if team == "vision" else None
         for i, j in enumerate(jobs):
             exp = EXPERIMENT_IDS.get(j.project, "0")
             r = j.resource
             start, end = _iso(world, j.start_h), None if j.end_h is None else _iso(world, j.end_h)
-            if i == 7 and team == "vision":
-                start, end = end or start, start  # a clock-skewed record: end before start, to be rejected
+            if j.job_id == skewed:
+                start, end = end, start
             tags = {"mlflow.runName": j.name, "mlflow.source.type": "JOB", "mlflow.user": j.user, "team": j.team,
                     "project": j.project, "resource_id": r.resource_id if j.link == "resource_id" else "",
                     "hostname": j.hostname if j.link == "hostname" else "",
