@@ -58,9 +58,7 @@ telemetry as (
 
 endpoints as (
 
-    select distinct resource_id, gpu_count, lower(split_part(resource_id, 'endpoint/', 2)) as endpoint_name
-    from {{ ref('int_resource_hours_costed') }}
-    where resource_id like '%:endpoint/%'
+    select * from {{ ref('int_sagemaker_endpoints') }}
 
 ),
 

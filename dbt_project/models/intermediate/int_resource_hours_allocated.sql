@@ -73,9 +73,7 @@ request_log_window as (
 
 endpoints as (
 
-    select distinct resource_id, lower(split_part(resource_id, 'endpoint/', 2)) as endpoint_name
-    from resource_hours
-    where resource_id like '%:endpoint/%'
+    select * from {{ ref('int_sagemaker_endpoints') }}
 
 ),
 

@@ -18,9 +18,7 @@ hosts as (
 
 billed_endpoints as (
 
-    select distinct lower(split_part(resource_id, 'endpoint/', 2)) as endpoint_name
-    from {{ ref('int_resource_hours_costed') }}
-    where resource_id like '%:endpoint/%'
+    select * from {{ ref('int_sagemaker_endpoints') }}
 
 ),
 
