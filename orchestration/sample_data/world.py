@@ -112,6 +112,11 @@ def _schedule(rng: np.random.Generator, hours: int, start: datetime, pattern: st
         mask = np.zeros(hours, bool)
         mask[:stop] = True
         return mask
+    if pattern == "spike":  # a runaway sweep: one ~20-hour burst in the window's last week
+        mask = np.zeros(hours, bool)
+        begin = hours - 24 * 6 + 2
+        mask[max(0, begin):max(0, begin + 20)] = True
+        return mask
     if pattern == "new":  # launched part-way through the window
         begin = int(rng.integers(hours // 2, 3 * hours // 4))
         mask = np.zeros(hours, bool)
@@ -166,6 +171,7 @@ _GCP_FLEET = [
     ("g2-standard-8", "gce", "always", "on_demand", "platform", "inference"),
     ("g2-standard-8", "gce", "business", "on_demand", None, "experimental"),
     ("a2-ultragpu-1g", "gce", "bursty", "spot", "research", "research"),
+    ("a2-highgpu-8g", "gce", "spike", "on_demand", "research", "research"),  # the planted spend anomaly
 ]
 
 

@@ -50,6 +50,7 @@ runs as (
         allocations.effective_cost,
         try_cast(json_extract_string(jobs.metrics, '$.tokens') as double)      as tokens,
         try_cast(json_extract_string(jobs.metrics, '$.samples') as double)     as samples,
+        jobs.params,
         jobs.unattributed_reason
     from jobs
     left join allocations on allocations.job_id = jobs.job_id
@@ -84,5 +85,6 @@ select
     samples,
     cast(effective_cost / nullif(tokens, 0) * 1000000 as decimal(38, 10))       as cost_per_million_tokens,
     unattributed_reason is null                                                 as is_attributed,
-    unattributed_reason
+    unattributed_reason,
+    params
 from runs
