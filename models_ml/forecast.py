@@ -164,8 +164,9 @@ def month_end_projection(df: pd.DataFrame, forecast: pd.DataFrame, level: int = 
     half = (fc[f"hi_{level}"] - fc["mean"]).pow(2).groupby(fc["unique_id"]).sum().pow(0.5)
     out = pd.DataFrame({"actual_to_date": actual}).join(rest, how="outer").fillna(0.0)
     out["projected_total"] = out["actual_to_date"] + out["forecast_remaining"]
-    out[f"projected_lo_{level}"] = (out["projected_total"] - half.reindex(out.index).fillna(0)).clip(lower=out["actual_to_date"])
-    out[f"projected_hi_{level}"] = out["projected_total"] + half.reindex(out.index).fillna(0)
+    out["projected_lo"] = (out["projected_total"] - half.reindex(out.index).fillna(0)).clip(lower=out["actual_to_date"])
+    out["projected_hi"] = out["projected_total"] + half.reindex(out.index).fillna(0)
+    out["interval_level"] = level
     out = out.reset_index().rename(columns={"index": "unique_id"})
     out["team"] = out["unique_id"].map(lambda u: None if u == TOTAL else u.split("=", 1)[1])
     out["month"] = month_start.strftime("%Y-%m")

@@ -33,6 +33,7 @@ DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse" / "finops.duckdb"
 DEFAULT_EXPORTS = REPO_ROOT / "data" / "exports"
 DEFAULT_POLICY = REPO_ROOT / "policy.yaml"
+DEFAULT_MODELS = REPO_ROOT / "data" / "models"
 
 
 def is_s3(uri: str) -> bool:
@@ -54,6 +55,7 @@ class Settings:
     warehouse: str
     exports: str
     policy: str
+    models: str = str(DEFAULT_MODELS)   # trained model artifacts (FINOPS_MODELS), a local folder
 
     @property
     def landing_is_default(self) -> bool:
@@ -73,4 +75,5 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         warehouse=_location(warehouse, DEFAULT_WAREHOUSE),
         exports=_location(env.get("FINOPS_EXPORTS"), DEFAULT_EXPORTS),
         policy=_location(env.get("FINOPS_POLICY"), DEFAULT_POLICY),
+        models=_location(env.get("FINOPS_MODELS"), DEFAULT_MODELS),
     )

@@ -10,8 +10,9 @@ from .billing.assets import BILLING_LINE_ITEMS, billing_line_items, billing_peri
 from .billing.sensors import billing_landing_sensor
 from .config import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
 from .exports.assets import export_assets
-from .marts.assets import finops_dbt_models, marts_reconcile_to_canonical
-from .resources import ExportsResource, LandingResource, PolicyResource, WarehouseResource
+from .marts.assets import finops_dbt_ml_models, finops_dbt_models, marts_reconcile_to_canonical
+from .ml.assets import ml_assets
+from .resources import ExportsResource, LandingResource, ModelStoreResource, PolicyResource, WarehouseResource
 from .telemetry.assets import raw_table_assets
 
 ingest_billing_job = dg.define_asset_job(
@@ -40,7 +41,8 @@ def build_definitions() -> dg.Definitions:
     # dbt runs in its own process and reads the warehouse path from here.
     os.environ["FINOPS_WAREHOUSE"] = settings.warehouse
     return dg.Definitions(
-        assets=[billing_line_items, *raw_table_assets, finops_dbt_models, *export_assets],
+        assets=[billing_line_items, *raw_table_assets, finops_dbt_models, *ml_assets, finops_dbt_ml_models,
+                *export_assets],
         asset_checks=[marts_reconcile_to_canonical],
         jobs=[ingest_billing_job, build_marts_job],
         schedules=[nightly_build],
@@ -50,6 +52,7 @@ def build_definitions() -> dg.Definitions:
             "landing": LandingResource(uri=settings.landing),
             "exports": ExportsResource(uri=settings.exports),
             "policy": PolicyResource(path=settings.policy),
+            "model_store": ModelStoreResource(path=settings.models),
             "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
                                   dbt_executable=DBT_EXECUTABLE),
         },

@@ -37,11 +37,37 @@ class EfficiencyPolicy:
 
 
 @dataclass(frozen=True)
+class RuntimePolicy:
+    capacity_margin: float        # recommended capacity = p90 GPU-hours x this
+    test_share: float             # newest share of finished runs held out to measure the model
+
+
+@dataclass(frozen=True)
+class ForecastPolicy:
+    horizon_days: int
+    levels: tuple[int, ...]
+    backtest_windows: int
+    backtest_step_days: int
+
+
+@dataclass(frozen=True)
+class AnomalyPolicy:
+    lookback_days: int
+    interval_level: int
+    min_history_days: int
+    robust_z_threshold: float
+    min_severity_usd: float
+
+
+@dataclass(frozen=True)
 class Policy:
     path: str
     tagging: TaggingPolicy
     allocation: AllocationPolicy
     efficiency: EfficiencyPolicy
+    runtime: RuntimePolicy
+    forecast: ForecastPolicy
+    anomaly: AnomalyPolicy
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -97,7 +123,7 @@ def load_policy(path: str | Path) -> Policy:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise PolicyError(f"{path}: the policy must be a YAML mapping of sections")
-    _check_keys(path, doc, {"tagging", "allocation", "efficiency"}, "the top level")
+    _check_keys(path, doc, {"tagging", "allocation", "efficiency", "runtime", "forecast", "anomaly"}, "the top level")
 
     tagging = doc.get("tagging")
     if not isinstance(tagging, dict):
@@ -130,6 +156,13 @@ def load_policy(path: str | Path) -> Policy:
     allocation = _section(path, doc, "allocation", {"idle_gpu_utilization_below"})
     efficiency = _section(path, doc, "efficiency", {"training_bands", "inference_bands", "training_target_utilization",
                                                     "inference_target_utilization"})
+    runtime = _section(path, doc, "runtime", {"capacity_margin", "test_share"})
+    forecast = _section(path, doc, "forecast", {"horizon_days", "levels", "backtest_windows", "backtest_step_days"})
+    anomaly = _section(path, doc, "anomaly", {"lookback_days", "interval_level", "min_history_days",
+                                              "robust_z_threshold", "min_severity_usd"})
+    levels = forecast.get("levels", [80, 95])
+    if not isinstance(levels, list) or not levels or not all(isinstance(v, int) and 0 < v < 100 for v in levels):
+        raise _fail(path, forecast, "levels", f"'forecast.levels' must list interval levels in percent (e.g. [80, 95]), got {levels!r}")
     return Policy(
         path=path,
         tagging=TaggingPolicy(
@@ -146,8 +179,33 @@ def load_policy(path: str | Path) -> Policy:
             training_target_utilization=_share(path, efficiency, "efficiency", "training_target_utilization", 0.40),
             inference_target_utilization=_share(path, efficiency, "efficiency", "inference_target_utilization", 0.25),
         ),
+        runtime=RuntimePolicy(
+            capacity_margin=_number(path, runtime, "runtime", "capacity_margin", 1.15, low=1.0, high=5.0),
+            test_share=_share(path, runtime, "runtime", "test_share", 0.2)),
+        forecast=ForecastPolicy(
+            horizon_days=int(_number(path, forecast, "forecast", "horizon_days", 30, low=1, high=366, whole=True)),
+            levels=tuple(sorted(levels)),
+            backtest_windows=int(_number(path, forecast, "forecast", "backtest_windows", 2, low=1, high=52, whole=True)),
+            backtest_step_days=int(_number(path, forecast, "forecast", "backtest_step_days", 15, low=1, high=366, whole=True))),
+        anomaly=AnomalyPolicy(
+            lookback_days=int(_number(path, anomaly, "anomaly", "lookback_days", 14, low=1, high=366, whole=True)),
+            interval_level=int(_number(path, anomaly, "anomaly", "interval_level", 99, low=50, high=99.9, whole=True)),
+            min_history_days=int(_number(path, anomaly, "anomaly", "min_history_days", 28, low=7, high=3660, whole=True)),
+            robust_z_threshold=_number(path, anomaly, "anomaly", "robust_z_threshold", 3.5, low=1.0, high=100.0),
+            min_severity_usd=_number(path, anomaly, "anomaly", "min_severity_usd", 50.0, low=0.0, high=1e12)),
         raw=dict(doc),
     )
+
+
+def _number(path: str, section: dict, name: str, key: str, default: float, low: float, high: float,
+            whole: bool = False) -> float:
+    value = section.get(key, default)
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and low <= value <= high
+          and (not whole or float(value).is_integer()))
+    if not ok:
+        kind = "a whole number" if whole else "a number"
+        raise _fail(path, section, key, f"'{name}.{key}' must be {kind} between {low:g} and {high:g}, got {value!r}")
+    return float(value)
 
 
 def _section(path: str, doc: dict, name: str, allowed: set[str]) -> dict:

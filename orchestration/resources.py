@@ -74,3 +74,9 @@ class ExportsResource(dg.ConfigurableResource):
     """Where BI-ready exports are written: a local folder or s3://bucket/prefix."""
 
     uri: str
+
+
+class ModelStoreResource(dg.ConfigurableResource):
+    """Where trained model versions live (FINOPS_MODELS, default data/models)."""
+
+    path: str

@@ -14,6 +14,8 @@ EXPORTS = {
     "daily_cost": (["marts", "fct_daily_cost"], "SELECT * FROM marts.fct_daily_cost ORDER BY ALL"),
     "untagged_spend": (["marts", "fct_untagged_spend"], "SELECT * FROM marts.fct_untagged_spend ORDER BY billing_period, offender_rank"),
     "resources": (["marts", "dim_resource"], "SELECT * FROM marts.dim_resource ORDER BY resource_id"),
+    "spend_forecast": (["ml", "spend_forecast"], "SELECT * FROM ml.spend_forecast ORDER BY unique_id, ds"),
+    "runtime_predictions": (["ml", "runtime_predictions"], "SELECT * FROM ml.runtime_predictions ORDER BY run_id"),
     "unit_costs": (["marts", "fct_unit_costs"], "SELECT * FROM marts.fct_unit_costs ORDER BY billing_month, workload, team, project, model"),
 }
 

@@ -41,3 +41,20 @@ def export_table(con, query: str, name: str, dest: str, formats=("parquet", "csv
             staged.unlink(missing_ok=True)
         written.append(str(target))
     return {"rows": rows, "paths": written}
+
+
+def export_file(data: bytes, filename: str, dest: str) -> str:
+    """One file (a plot) into `dest`, atomically as the tables are; returns where it went."""
+    if is_s3(dest):
+        bucket, key = split_s3(dest.rstrip("/") + "/" + filename)
+        s3_client().put_object(Bucket=bucket, Key=key, Body=data)
+        return f"s3://{bucket}/{key}"
+    target = Path(dest) / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{filename}.tmp-{os.getpid()}")
+    try:
+        staged.write_bytes(data)
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+    return str(target)

@@ -35,13 +35,30 @@ class FinopsDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
+# Models that read the ML outputs (dbt sources `ml.*`) run after the ML assets, the rest before.
+ML_DOWNSTREAM = "source:ml+"
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=FinopsDbtTranslator(),
+    exclude=ML_DOWNSTREAM,
     pool="duckdb_warehouse",
 )
 def finops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, policy: PolicyResource):
+    yield from dbt.cli(dbt_build_args(policy.load()), context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=FinopsDbtTranslator(),
+    select=ML_DOWNSTREAM,
+    name="finops_dbt_ml_models",
+    pool="duckdb_warehouse",
+)
+def finops_dbt_ml_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, policy: PolicyResource):
     yield from dbt.cli(dbt_build_args(policy.load()), context=context).stream()
 
 
