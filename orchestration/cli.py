@@ -125,6 +125,7 @@ def summary(settings) -> None:
             FROM marts.fct_training_run_cost""").fetchone()
         waste = con.execute("""
             SELECT waste_category, SUM(wasted_cost) FROM marts.fct_waste GROUP BY 1 ORDER BY 2 DESC""").fetchall()
+        ml = _ml_summary(con)
     finally:
         con.close()
     share = (Decimal(untagged or 0) / Decimal(usage)) if usage else Decimal(0)
@@ -140,9 +141,29 @@ def summary(settings) -> None:
         print("  median cost per useful GPU-hour: ${:,.2f}".format(runs[2]))
     for category, dollars in waste:
         print("  waste: {:<24}: ${:,.2f}".format(category, dollars or 0))
+    for line in ml:
+        print(line)
     print(f"  warehouse                      : {settings.warehouse}")
     print(f"  exports                        : {settings.exports}")
     print()
+
+
+def _ml_summary(con) -> list[str]:
+    """The models' backtests, as the run summary shows them (empty when the ML assets did not run)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'ml'").fetchall()}
+    lines = []
+    if "runtime_model_evaluation" in tables:
+        mape, base, cover = con.execute("SELECT mape, baseline_mape, p90_coverage FROM ml.runtime_model_evaluation").fetchone()
+        lines.append(f"  runtime model MAPE (baseline)  : {mape:.1%} ({base:.1%}), p90 coverage {cover:.0%}")
+    if "spend_forecast" in tables:
+        row = con.execute("""SELECT ANY_VALUE(model), ANY_VALUE(backtest_monthly_total_mape), ANY_VALUE(baseline_monthly_total_mape)
+                             FROM ml.spend_forecast WHERE unique_id = 'total'""").fetchone()
+        if row and row[1] is not None:
+            lines.append(f"  forecast 30-day total MAPE     : {row[1]:.1%} ({row[0]}) vs seasonal naive {row[2]:.1%}")
+    if "spend_anomalies" in tables:
+        n, dollars = con.execute("SELECT COUNT(*), SUM(severity_usd) FILTER (WHERE severity_usd > 0) FROM ml.spend_anomalies").fetchone()
+        lines.append(f"  spend anomalies (last 2 weeks) : {n} (${dollars or 0:,.2f} above expected)")
+    return lines
 
 
 def main(argv=None) -> int:

@@ -23,6 +23,7 @@ def full_run(sample_landing_master, tmp_path_factory):
                FINOPS_LANDING=str(sample_landing_master),
                FINOPS_WAREHOUSE=str(root / "warehouse" / "finops.duckdb"),
                FINOPS_EXPORTS=str(root / "exports"),
+               FINOPS_MODELS=str(root / "models"),
                DAGSTER_HOME=str(root / "dagster_home"))
     proc = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=900)
@@ -207,3 +208,34 @@ def test_make_docs_serves_the_dbt_docs_site_with_every_mart_described(full_run):
         built = catalog["nodes"][node["unique_id"]]["columns"]  # the columns the warehouse really has
         undocumented = [c for c in built if not node["columns"].get(c, {}).get("description", "").strip()]
         assert not undocumented, (name, undocumented)
+
+
+def test_ml_assets_train_evaluate_predict_and_export(full_run):
+    """`make run` trains, evaluates and predicts: every model's output sits beside its backtest."""
+    root, env, proc = full_run
+    assert proc.returncode == 0
+    for line in ("runtime model MAPE (baseline)", "forecast 30-day total MAPE", "spend anomalies"):
+        assert line in proc.stdout, line
+    con = duckdb.connect(env["FINOPS_WAREHOUSE"], read_only=True)
+    try:
+        mape, baseline, coverage = con.execute("SELECT mape, baseline_mape, p90_coverage FROM ml.runtime_model_evaluation").fetchone()
+        assert mape < baseline / 3 and coverage > 0.75
+        open_runs = con.execute("SELECT COUNT(*) FROM marts.fct_training_run_cost WHERE status = 'RUNNING'").fetchone()[0]
+        predicted = con.execute("SELECT COUNT(*), MIN(recommended_gpu_hours / p90_gpu_hours) FROM ml.runtime_predictions").fetchone()
+        assert predicted[0] == open_runs > 0 and abs(predicted[1] - 1.15) < 1e-9  # policy.yaml runtime.capacity_margin
+        series, horizon, missing_error = con.execute("""
+            SELECT COUNT(DISTINCT unique_id), MAX(ds) - MIN(ds), COUNT(*) FILTER (WHERE NOT is_fallback AND backtest_monthly_total_mape IS NULL)
+            FROM ml.spend_forecast""").fetchone()
+        assert series > 10 and horizon.days == 29 and missing_error == 0
+        # the planted runaway sweep (research, Compute Engine, 6 days before the data ends) is found
+        spike = con.execute("""SELECT severity_usd FROM ml.spend_anomalies
+                               WHERE unique_id = 'team=research|service=Compute Engine' AND ds = DATE '2026-11-14'""").fetchone()
+        assert spike and spike[0] > 300
+        over = con.execute("SELECT team FROM marts.fct_budget_projection WHERE projected_share_of_budget > 1").fetchall()
+        assert ("nlp",) in over  # the sample plans nlp's budget too tight
+    finally:
+        con.close()
+    assert list((root / "models" / "runtime").glob("*/model_card.json"))
+    for name in ("spend_forecast.parquet", "spend_forecast.csv", "runtime_predictions.parquet", "runtime_predictions.csv"):
+        assert (root / "exports" / name).exists(), name
+    assert (root / "exports" / "spend_forecast.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

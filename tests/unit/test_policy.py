@@ -61,3 +61,19 @@ def test_dbt_project_var_defaults_mirror_the_shipped_policy():
 
     defaults = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
     assert defaults == dbt_vars(load_policy(DEFAULT_POLICY))
+
+
+def test_ml_sections_validate_with_line_numbers(tmp_path):
+    base = "tagging:\n  keys:\n    team: [team]\n"
+    f = tmp_path / "policy.yaml"
+    for body, message in (
+        ("runtime:\n  capacity_margin: 0.5\n", r"line 5: 'runtime.capacity_margin' must be a number between 1 and 5"),
+        ("forecast:\n  horizon_days: 7.5\n", r"line 5: 'forecast.horizon_days' must be a whole number"),
+        ("forecast:\n  levels: [80, 120]\n", r"line 5: 'forecast.levels' must list interval levels in percent"),
+        ("anomaly:\n  min_severity_usd: -1\n", r"line 5: 'anomaly.min_severity_usd' must be a number"),
+    ):
+        f.write_text(base + body)
+        with pytest.raises(PolicyError, match=message):
+            load_policy(f)
+    f.write_text(base + "forecast:\n  levels: [95, 80]\n")
+    assert load_policy(f).forecast.levels == (80, 95)
