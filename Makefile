@@ -40,9 +40,10 @@ docs: install
 	$(BIN)/python -m orchestration.cli prepare
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
-## Benchmarks (not tests): ingest of SCALE CUR 2.0 line items vs DuckDB's own parquet copy.
+## Benchmarks (not tests): ingest of SCALE CUR 2.0 line items vs DuckDB's own parquet copy; ML fits.
 bench: install
 	$(BIN)/python tests/benchmarks/bench_ingest.py --rows $(SCALE)
+	$(BIN)/python tests/benchmarks/bench_ml.py
 
 clean:
-	rm -rf data/landing data/warehouse data/exports data/dagster_home dbt_project/target dbt_project/logs
+	rm -rf data/landing data/warehouse data/exports data/models data/dagster_home dbt_project/target dbt_project/logs

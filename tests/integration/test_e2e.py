@@ -224,7 +224,7 @@ def test_ml_assets_train_evaluate_predict_and_export(full_run):
         predicted = con.execute("SELECT COUNT(*), MIN(recommended_gpu_hours / p90_gpu_hours) FROM ml.runtime_predictions").fetchone()
         assert predicted[0] == open_runs > 0 and abs(predicted[1] - 1.15) < 1e-9  # policy.yaml runtime.capacity_margin
         series, horizon, missing_error = con.execute("""
-            SELECT COUNT(DISTINCT unique_id), MAX(ds) - MIN(ds), COUNT(*) FILTER (WHERE NOT is_fallback AND backtest_monthly_total_mape IS NULL)
+            SELECT COUNT(DISTINCT unique_id), MAX(ds) - MIN(ds), COUNT(*) FILTER (WHERE NOT is_fallback AND backtest_daily_smape IS NULL)
             FROM ml.spend_forecast""").fetchone()
         assert series > 10 and horizon.days == 29 and missing_error == 0
         # the planted runaway sweep (research, Compute Engine, 6 days before the data ends) is found
