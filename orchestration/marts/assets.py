@@ -37,27 +37,16 @@ class FinopsDbtTranslator(DagsterDbtTranslator):
 
 # Models that read the ML outputs (dbt sources `ml.*`) run after the ML assets, the rest before.
 ML_DOWNSTREAM = "source:ml+"
+DBT_ASSETS = dict(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=FinopsDbtTranslator(),
+                  pool="duckdb_warehouse")
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=FinopsDbtTranslator(),
-    exclude=ML_DOWNSTREAM,
-    pool="duckdb_warehouse",
-)
+@dbt_assets(exclude=ML_DOWNSTREAM, **DBT_ASSETS)
 def finops_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, policy: PolicyResource):
     yield from dbt.cli(dbt_build_args(policy.load()), context=context).stream()
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=FinopsDbtTranslator(),
-    select=ML_DOWNSTREAM,
-    name="finops_dbt_ml_models",
-    pool="duckdb_warehouse",
-)
+@dbt_assets(select=ML_DOWNSTREAM, name="finops_dbt_ml_models", **DBT_ASSETS)
 def finops_dbt_ml_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, policy: PolicyResource):
     yield from dbt.cli(dbt_build_args(policy.load()), context=context).stream()
 
