@@ -68,6 +68,9 @@ class Policy:
     runtime: RuntimePolicy
     forecast: ForecastPolicy
     anomaly: AnomalyPolicy
+    recommendations: dict = field(default_factory=dict)       # section -> threshold -> number
+    protected_tags: tuple = ()                                # (key, value) pairs, lower case
+    workload_tiers: dict = field(default_factory=dict)        # tier -> settings
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -123,7 +126,8 @@ def load_policy(path: str | Path) -> Policy:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise PolicyError(f"{path}: the policy must be a YAML mapping of sections")
-    _check_keys(path, doc, {"tagging", "allocation", "efficiency", "runtime", "forecast", "anomaly"}, "the top level")
+    _check_keys(path, doc, {"tagging", "allocation", "efficiency", "runtime", "forecast", "anomaly", *RECOMMENDATION_SPEC,
+                            "protected", "workload_tiers"}, "the top level")
 
     tagging = doc.get("tagging")
     if not isinstance(tagging, dict):
@@ -160,6 +164,9 @@ def load_policy(path: str | Path) -> Policy:
     forecast = _section(path, doc, "forecast", {"horizon_days", "levels", "backtest_windows", "backtest_step_days"})
     anomaly = _section(path, doc, "anomaly", {"lookback_days", "interval_level", "min_history_days",
                                               "robust_z_threshold", "min_severity_usd"})
+    recommendations = {name: _settings(path, doc, name, spec) for name, spec in RECOMMENDATION_SPEC.items()}
+    protected = _protected(path, doc)
+    tiers = _tiers(path, doc)
     levels = forecast.get("levels", [80, 95])
     if not isinstance(levels, list) or not levels or not all(isinstance(v, int) and 0 < v < 100 for v in levels):
         raise _fail(path, forecast, "levels", f"'forecast.levels' must list interval levels in percent (e.g. [80, 95]), got {levels!r}")
@@ -193,8 +200,78 @@ def load_policy(path: str | Path) -> Policy:
             min_history_days=int(_number(path, anomaly, "anomaly", "min_history_days", 28, low=7, high=3660, whole=True)),
             robust_z_threshold=_number(path, anomaly, "anomaly", "robust_z_threshold", 3.5, low=1.0, high=100.0),
             min_severity_usd=_number(path, anomaly, "anomaly", "min_severity_usd", 50.0, low=0.0, high=1e12)),
+        recommendations=recommendations,
+        protected_tags=protected,
+        workload_tiers=tiers,
         raw=dict(doc),
     )
+
+
+# Recommendation thresholds: section -> key -> (default, low, high, whole number?)
+RECOMMENDATION_SPEC: dict[str, dict[str, tuple]] = {
+    "idle": {"relative_to_trailing_average": (0.05, 0.0, 1.0, False), "trailing_days": (7, 1, 90, True),
+             "delete_after_days": (7, 1, 365, True), "archive_after_days": (30, 1, 3650, True),
+             "min_monthly_savings_usd": (10, 0, 1e9, False)},
+    "rightsizing": {"lookback_days": (30, 1, 365, True), "headroom": (0.2, 0.0, 5.0, False),
+                    "min_monthly_savings_usd": (50, 0, 1e9, False)},
+    "spot": {"max_run_hours": (4, 0.1, 720, False), "min_share_of_short_runs": (0.9, 0.0, 1.0, False),
+             "default_discount": (0.65, 0.0, 0.99, False), "lookback_days": (30, 1, 365, True),
+             "min_monthly_savings_usd": (50, 0, 1e9, False)},
+    "autoscale": {"lookback_days": (14, 1, 365, True), "min_idle_hours_per_week": (20, 1, 168, True),
+                  "min_monthly_savings_usd": (50, 0, 1e9, False)},
+    "commitments": {"lookback_days": (30, 7, 365, True), "compute_savings_plan_discount": (0.28, 0.0, 0.99, False),
+                    "sagemaker_savings_plan_discount": (0.35, 0.0, 0.99, False),
+                    "min_monthly_savings_usd": (100, 0, 1e9, False)},
+    "storage": {"infrequent_access_after_days": (30, 1, 3650, True), "glacier_after_days": (90, 1, 3650, True),
+                "deep_archive_after_days": (365, 1, 3650, True), "standard_usd_per_gb_month": (0.023, 0, 10, False),
+                "infrequent_access_usd_per_gb_month": (0.0125, 0, 10, False),
+                "glacier_usd_per_gb_month": (0.004, 0, 10, False), "deep_archive_usd_per_gb_month": (0.00099, 0, 10, False),
+                "min_monthly_savings_usd": (5, 0, 1e9, False)},
+    "network": {"lookback_days": (30, 1, 365, True), "min_monthly_cost_usd": (100, 0, 1e9, False)},
+    "budgets": {"alert_at": (0.8, 0.0, 10.0, False), "action_at": (0.95, 0.0, 10.0, False)},
+}
+
+
+def _settings(path: str, doc: dict, name: str, spec: dict[str, tuple]) -> dict:
+    section = _section(path, doc, name, set(spec))
+    return {key: _number(path, section, name, key, default, low=low, high=high, whole=whole)
+            for key, (default, low, high, whole) in spec.items()}
+
+
+def _protected(path: str, doc: dict) -> tuple[tuple[str, str], ...]:
+    """`protected.tags`: ["tier=critical", ...]; keys matched like tagging keys (case, prefixes)."""
+    section = _section(path, doc, "protected", {"tags"})
+    tags = section.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and "=" in t for t in tags):
+        raise _fail(path, section, "tags", "'protected.tags' must list key=value tags, e.g. [\"tier=critical\"]")
+    return tuple((k.strip().lower(), v.strip().lower()) for k, v in (t.split("=", 1) for t in tags))
+
+
+TIER_KEYS = {"job_types", "idle_pause_after_hours", "allow_spot", "requires_approval"}
+
+
+def _tiers(path: str, doc: dict) -> dict[str, dict]:
+    """`workload_tiers`: name -> job types it covers, hours idle before a pause, whether spot may
+    be proposed, whether every recommendation for it needs approval."""
+    section = doc.get("workload_tiers") or _Lined({}, {})
+    if not isinstance(section, dict):
+        raise _fail(path, doc, "workload_tiers", "'workload_tiers' must map tier names to settings")
+    tiers = {}
+    for name, tier in section.items():
+        if not isinstance(tier, dict):
+            raise _fail(path, section, name, f"'workload_tiers.{name}' must be a mapping")
+        _check_keys(path, tier, TIER_KEYS, f"workload_tiers.{name}")
+        jobs = tier.get("job_types", [])
+        if not isinstance(jobs, list) or not all(isinstance(j, str) for j in jobs):
+            raise _fail(path, tier, "job_types", f"'workload_tiers.{name}.job_types' must be a list of job_type tag values")
+        for flag in ("allow_spot", "requires_approval"):
+            if not isinstance(tier.get(flag, False), bool):
+                raise _fail(path, tier, flag, f"'workload_tiers.{name}.{flag}' must be true or false")
+        tiers[name] = {"job_types": [j.lower() for j in jobs],
+                       "idle_pause_after_hours": _number(path, tier, f"workload_tiers.{name}", "idle_pause_after_hours",
+                                                         24, low=1, high=8760, whole=True),
+                       "allow_spot": tier.get("allow_spot", False), "requires_approval": tier.get("requires_approval", False)}
+    return tiers
 
 
 def _number(path: str, section: dict, name: str, key: str, default: float, low: float, high: float,

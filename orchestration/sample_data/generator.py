@@ -70,7 +70,9 @@ def _tags(r: Resource) -> dict[str, str]:
         "capitalised": {"team": "Team", "project": "Project", "job_type": "JobType", "env": "Environment", "experiment_id": "ExperimentId"},
         "mixed": {"team": "TEAM", "project": "project", "job_type": "job-type", "env": "env", "experiment_id": "experiment_id"},
     }[r.tag_style]
-    return {spelling[k]: v for k, v in values.items() if v}
+    tags = {spelling[k]: v for k, v in values.items() if v}
+    tags.update(r.notes.get("tags", {}))
+    return tags
 
 
 class Generator:

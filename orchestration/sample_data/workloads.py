@@ -153,6 +153,8 @@ def simulate(world: World) -> Workloads:
     untracked: dict[str, list[tuple[float, float]]] = {}
     hour_of_day = (np.arange(world.hours) + world.start.hour) % 24
     diurnal = 0.2 + 0.8 * np.clip(np.sin(np.pi * (hour_of_day - 6) / 16), 0, None)
+    weekday = np.array([(world.start + timedelta(hours=int(h))).weekday() < 5 for h in range(world.hours)])
+    business = (weekday & (hour_of_day >= 8) & (hour_of_day < 20)).astype(float)
 
     for r in world.resources:
         if r.kind not in ("ec2", "gce", "sagemaker_training", "sagemaker_endpoint"):
@@ -174,7 +176,7 @@ def simulate(world: World) -> Workloads:
                     project=r.project, user=str(rng.choice(USERS[r.team])), params=params, metrics={}, link="arn", name=name))
             continue
         if r.kind == "sagemaker_endpoint" or r.job_type == "inference":
-            endpoints.append(_endpoint(rng, r, gpu_count, diurnal, hosts.get(r.resource_id)))
+            endpoints.append(_endpoint(rng, r, gpu_count, diurnal, business, hosts.get(r.resource_id)))
             continue
         if r.job_type not in TRAINING_JOB_TYPES:
             continue  # up, tagged or not, and nobody runs anything on it: idle
@@ -187,7 +189,7 @@ def simulate(world: World) -> Workloads:
                 slots = 2 if shared else 1
                 ends = []
                 for slot in range(slots):
-                    gpus = gpu_count // slots
+                    gpus = r.notes.get("job_gpus") or gpu_count // slots
                     s = t + (float(rng.uniform(0.05, 0.5)) if slot else 0.0)
                     for _attempt in range(4):  # people pick a job that fits before the box stops
                         params, hours = _runtime(rng, team, gpu_model, gpus)
@@ -252,12 +254,14 @@ def stable_seed(*parts) -> int:
     return stable_int(*parts)
 
 
-def _endpoint(rng, r: Resource, gpu_count: int, diurnal: np.ndarray, host: str | None) -> Endpoint:
+def _endpoint(rng, r: Resource, gpu_count: int, diurnal: np.ndarray, business: np.ndarray, host: str | None) -> Endpoint:
     team = r.team or "platform"
     model = {"platform": "llama-3.1-8b-instruct", "nlp": "llama-3.1-70b-instruct-awq", "recsys": "bge-large-en-v1.5",
              "vision": "yolov8-x"}.get(team, "llama-3.1-8b-instruct")
     # peak utilization the traffic reaches; a few endpoints are sized far above their load
     peak = float(rng.choice([0.08, 0.12])) if rng.random() < 0.3 else float(rng.uniform(0.45, 0.85))
+    if r.notes.get("traffic") == "business_hours":  # nobody calls it at night or at weekends
+        diurnal = diurnal * business
     util = np.where(r.active, np.clip(peak * diurnal * rng.lognormal(0, 0.1, len(diurnal)), 0, 0.99), 0)
     rate = 30 * peak / 0.6 * diurnal  # requests per hour follow the load
     requests = np.where(r.active, rng.poisson(rate), 0)

@@ -175,6 +175,18 @@ _GCP_FLEET = [
 ]
 
 
+# Planted for the recommendation engine (CUR 2.0 accounts), each with what it must or must not yield:
+# (instance type, kind, pattern, pricing, team, job type, notes)
+_PLANTED_FLEET = [
+    # training box whose runs only ever use one of its four GPUs -> rightsize_gpu to a 1-GPU type
+    ("g5.12xlarge", "ec2", "always", "on_demand", "vision", "training", {"job_gpus": 1}),
+    # idle DR standby tagged tier=critical -> protected: no idle/rightsize/spot recommendation at all
+    ("p3.2xlarge", "ec2", "always", "on_demand", "platform", "standby", {"tags": {"tier": "critical"}}),
+    # endpoint with traffic in working hours only, billed around the clock -> autoscale_inference
+    ("ml.g5.2xlarge", "sagemaker_endpoint", "always", "on_demand", "recsys", "inference", {"traffic": "business_hours"}),
+]
+
+
 def build_world(seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS, end: datetime = DEFAULT_END) -> World:
     """The organisation. `scale` multiplies the fleet (x10 gives ~400 GPU resources)."""
     rng = np.random.default_rng(seed)
@@ -190,7 +202,7 @@ def build_world(seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS, end
 
     def add(fleet, account_for, prefix):
         for copy in range(copies):
-            for i, (itype, kind, pattern, pricing, team, job_type) in enumerate(fleet):
+            for i, (itype, kind, pattern, pricing, team, job_type, *notes) in enumerate(fleet):
                 account = account_for(i)
                 region = "us-east-1" if i % 4 else "us-west-2"
                 if kind == "gce":
@@ -214,11 +226,13 @@ def build_world(seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS, end
                     experiment_id=f"exp-{int(rng.integers(100, 999))}" if job_type in ("training", "research") else None,
                     tag_style=style, pricing=pricing,
                     active=_schedule(rng, hours, start, pattern), hourly_price=price,
+                    notes=dict(notes[0]) if notes else {},
                 ))
 
     add(_EC2_FLEET, lambda i: cur2_accounts[i % len(cur2_accounts)], "ec2")
     add(_LEGACY_FLEET, lambda i: legacy, "ec2")
     add(_GCP_FLEET, lambda i: gcp, "gpu-vm")
+    add(_PLANTED_FLEET, lambda i: cur2_accounts[(i + 1) % len(cur2_accounts)], "ec2")
     # Storage and data transfer, a few per team.
     for copy in range(copies):
         for i, team in enumerate(list(TEAMS) + [None]):
