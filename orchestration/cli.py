@@ -163,6 +163,12 @@ def _ml_summary(con) -> list[str]:
     if "spend_anomalies" in tables:
         n, dollars = con.execute("SELECT COUNT(*), SUM(severity_usd) FILTER (WHERE severity_usd > 0) FROM ml.spend_anomalies").fetchone()
         lines.append(f"  spend anomalies (last 2 weeks) : {n} (${dollars or 0:,.2f} above expected)")
+    if con.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+                   "AND table_name = 'recommendations'").fetchone()[0]:
+        for category, n, dollars in con.execute("""
+                SELECT category, COUNT(*), SUM(estimated_monthly_savings_usd) FROM marts.recommendations
+                GROUP BY 1 ORDER BY 3 DESC""").fetchall():
+            lines.append(f"  recommend {category:<21}: {n:>3} (${dollars or 0:,.2f} a month)")
     return lines
 
 

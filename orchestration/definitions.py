@@ -12,6 +12,7 @@ from .config import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
 from .exports.assets import export_assets
 from .marts.assets import finops_dbt_ml_models, finops_dbt_models, marts_reconcile_to_canonical
 from .ml.assets import ml_assets
+from .recommendations.jobs import emit_recommendations_job, recommendations_on_new_forecast
 from .resources import ExportsResource, LandingResource, ModelStoreResource, PolicyResource, WarehouseResource
 from .telemetry.assets import raw_table_assets
 
@@ -44,9 +45,9 @@ def build_definitions() -> dg.Definitions:
         assets=[billing_line_items, *raw_table_assets, finops_dbt_models, *ml_assets, finops_dbt_ml_models,
                 *export_assets],
         asset_checks=[marts_reconcile_to_canonical],
-        jobs=[ingest_billing_job, build_marts_job],
+        jobs=[ingest_billing_job, build_marts_job, emit_recommendations_job],
         schedules=[nightly_build],
-        sensors=[billing_landing_sensor],
+        sensors=[billing_landing_sensor, recommendations_on_new_forecast],
         resources={
             "warehouse": WarehouseResource(path=settings.warehouse),
             "landing": LandingResource(uri=settings.landing),

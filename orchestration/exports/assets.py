@@ -16,6 +16,8 @@ EXPORTS = {
     "resources": (["marts", "dim_resource"], "SELECT * FROM marts.dim_resource ORDER BY resource_id"),
     "spend_forecast": (["ml", "spend_forecast"], "SELECT * FROM ml.spend_forecast ORDER BY unique_id, ds"),
     "runtime_predictions": (["ml", "runtime_predictions"], "SELECT * FROM ml.runtime_predictions ORDER BY run_id"),
+    "recommendations": (["marts", "recommendations"],
+                        "SELECT * FROM marts.recommendations ORDER BY category, estimated_monthly_savings_usd DESC, recommendation_id"),
     "unit_costs": (["marts", "fct_unit_costs"], "SELECT * FROM marts.fct_unit_costs ORDER BY billing_month, workload, team, project, model"),
 }
 

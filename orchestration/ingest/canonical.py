@@ -239,7 +239,9 @@ def canonical_select(
         if name in DERIVED:
             continue
         expr = e.get(name)
-        if expr is None:
+        if name == "Tags" and expr is None:
+            base.append(f"{tags_json_expr(spec)} AS Tags")  # FOCUS `Tags` rebuilt from CUR tag columns / maps
+        elif expr is None:
             base.append(f"CAST(NULL AS {typ}) AS {name}")
         elif typ == MONEY:
             base.append(f"{money(expr)} AS {name}")
@@ -253,8 +255,6 @@ def canonical_select(
             base.append(f"CAST({expr} AS {typ}) AS {name}")
     tags = tag_lookup_exprs(spec, policy)
     base += [f"{expr} AS {col}" for col, expr in tags.items()]
-    if "Tags" not in e:
-        base.append(f"{tags_json_expr(spec)} AS Tags")
     base.append("_row AS x_source_row")
     base.append("_finops_path")
 

@@ -16,6 +16,10 @@ def dbt_vars(policy: Policy) -> dict:
         "inference_efficiency_bands": list(policy.efficiency.inference_bands),
         "training_target_utilization": policy.efficiency.training_target_utilization,
         "inference_target_utilization": policy.efficiency.inference_target_utilization,
+        "tag_prefixes": list(policy.tagging.prefixes),
+        "protected_tags": [list(kv) for kv in policy.protected_tags],
+        "workload_tiers": policy.workload_tiers,
+        "rec": policy.recommendations,
     }
 
 

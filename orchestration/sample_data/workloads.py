@@ -185,7 +185,7 @@ def simulate(world: World) -> Workloads:
         for a, b in runs_of(r.active):
             t = a + float(rng.uniform(0.1, 0.6))
             while t < b - 0.5:
-                shared = gpu_count >= 4 and rng.random() < 0.3
+                shared = gpu_count >= 4 and rng.random() < 0.3 and not r.notes.get("job_gpus")
                 slots = 2 if shared else 1
                 ends = []
                 for slot in range(slots):

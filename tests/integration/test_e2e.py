@@ -1,6 +1,7 @@
 """`make run` end to end: the CLI materializes the whole graph through Dagster on the generated
 sample, every asset check passes, the exports land and reconcile with the bill."""
 
+import json
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def full_run(sample_landing_master, tmp_path_factory):
 def test_run_exits_zero_and_prints_the_summary(full_run):
     _, _, proc = full_run
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    for line in ("rows in (canonical line items) : 79,037", "billed total", "untagged share of usage", "exports"):
+    for line in ("rows in (canonical line items) : 87,677", "billed total", "untagged share of usage", "exports"):
         assert line in proc.stdout
 
 
@@ -74,7 +75,7 @@ def test_warehouse_reconciles_and_exports_match(full_run):
     exported = mem.execute(f"SELECT SUM(billed_cost) FROM '{exports / 'daily_cost.parquet'}'").fetchone()[0]
     focus = mem.execute(f"SELECT SUM(BilledCost), COUNT(*) FROM '{exports / 'focus_cost_and_usage.parquet'}'").fetchone()
     assert Decimal(exported).quantize(Decimal("0.01")) == Decimal(canonical).quantize(Decimal("0.01"))
-    assert focus == (canonical, 79037)
+    assert focus == (canonical, 87677)
     untagged = mem.execute(f"SELECT COUNT(*), MAX(offender_rank) FROM '{exports / 'untagged_spend.csv'}'").fetchone()
     assert untagged[0] > 0
 
@@ -90,7 +91,9 @@ def test_second_run_changes_nothing(full_run):
                               "FROM raw.billing_line_items t").fetchone()[0]
             marts = [con.execute(f"SELECT md5(string_agg(CAST(t AS VARCHAR), '|' ORDER BY CAST(t AS VARCHAR))) FROM marts.{m} t").fetchone()[0]
                      for m in ("fct_daily_cost", "dim_resource", "fct_untagged_spend")]
-            return raw, marts
+            # the same findings keep the same ids run after run
+            ids = con.execute("SELECT string_agg(recommendation_id, ',' ORDER BY recommendation_id) FROM marts.recommendations").fetchone()[0]
+            return raw, marts, ids
         finally:
             con.close()
 
@@ -239,3 +242,62 @@ def test_ml_assets_train_evaluate_predict_and_export(full_run):
     for name in ("spend_forecast.parquet", "spend_forecast.csv", "runtime_predictions.parquet", "runtime_predictions.csv"):
         assert (root / "exports" / name).exists(), name
     assert (root / "exports" / "spend_forecast.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _planted():
+    """The resources the generator plants for the recommendation engine, found in its world."""
+    from orchestration.sample_data.world import build_world
+
+    world = build_world()
+    pick = lambda f: next(r.resource_id for r in world.resources if f(r))  # noqa: E731
+    return {
+        "forgotten": pick(lambda r: r.account.source == "cur2" and r.instance_type == "g5.xlarge" and r.job_type is None),
+        "legacy_forgotten": pick(lambda r: r.account.source == "cur_legacy" and r.job_type is None),
+        "one_gpu_jobs": pick(lambda r: r.notes.get("job_gpus") == 1),
+        "protected": pick(lambda r: r.notes.get("tags", {}).get("tier") == "critical"),
+        "working_hours_endpoint": pick(lambda r: r.notes.get("traffic") == "business_hours"),
+    }
+
+
+def test_recommendations_find_every_planted_case_and_spare_protected_and_busy_resources(full_run):
+    root, env, proc = full_run
+    assert proc.returncode == 0
+    planted = _planted()
+    con = duckdb.connect(env["FINOPS_WAREHOUSE"], read_only=True)
+    try:
+        recs = con.execute("SELECT category, resource_id, action, requires_approval, estimated_monthly_savings_usd, "
+                           "reason, evidence, policy, first_seen_at, last_seen_at FROM marts.recommendations").fetchall()
+        by = {}
+        for r in recs:
+            by.setdefault(r[0], []).append(r)
+        found = lambda cat, rid: [r for r in by.get(cat, []) if r[1] == rid]  # noqa: E731
+        assert found("idle_archive", planted["forgotten"])          # idle the whole window, measured by DCGM
+        assert found("idle_delete", planted["legacy_forgotten"])    # idle for the 14 days nvidia-smi saw
+        rightsized = found("rightsize_gpu", planted["one_gpu_jobs"])
+        assert rightsized and "g5.xlarge" in rightsized[0][2]
+        assert found("autoscale_inference", planted["working_hours_endpoint"])
+        assert found("network_locality", "acme-nlp-datasets-0")
+        assert found("budget_alert", "team:nlp")
+        assert found("spend_anomaly", "team=research|service=Compute Engine")
+        for category in ("spot_migration", "commitment", "storage_tiering"):
+            assert by.get(category), category
+        # protected: no recommendation of any kind on the tier=critical standby
+        assert not [r for r in recs if r[1] == planted["protected"]]
+        # busy: nothing destructive on a box that used its GPUs in the last week
+        busy = {row[0] for row in con.execute("""
+            SELECT resource_id FROM intermediate.int_resource_hours_allocated
+            WHERE hour_start > (SELECT MAX(hour_start) FROM intermediate.int_resource_hours_allocated) - INTERVAL 7 DAY
+            GROUP BY resource_id HAVING AVG(gpu_utilization) >= 0.3""").fetchall()}
+        assert busy
+        flagged = {r[1] for r in recs if r[0] in ("idle_pause", "idle_delete", "idle_archive")}
+        assert not flagged & busy
+        destructive = [r for r in recs if r[0] in ("idle_delete", "idle_archive", "rightsize_gpu", "spot_migration",
+                                                   "autoscale_inference", "commitment")]
+        assert destructive and all(r[3] for r in destructive)
+        for r in recs:
+            assert r[5] and r[7] and json.loads(r[6]) is not None and r[8] <= r[9]
+            assert r[4] >= 0
+    finally:
+        con.close()
+    exported = duckdb.connect().execute(f"SELECT COUNT(*) FROM '{root / 'exports' / 'recommendations.parquet'}'").fetchone()[0]
+    assert exported == len(recs)

@@ -1,5 +1,6 @@
 """CUR -> FOCUS amortisation, tag flattening and GPU derivation on a hand-made CUR 2.0 file."""
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -125,3 +126,17 @@ def test_legacy_cur_tag_columns_differing_only_in_case_are_all_read(tmp_path, co
     ingest_all(con, tmp_path, tagging)
     rows = con.execute("SELECT ResourceId, team FROM raw.billing_line_items ORDER BY ResourceId").fetchall()
     assert rows == [("i-1", "vision"), ("i-2", "Research")]
+
+
+def test_focus_tags_column_keeps_every_cur_tag_as_json(tmp_path, con, tagging):
+    """FOCUS `Tags` carries all of a line's tags (CUR 2.0 MAP and legacy tag columns), not just the
+    flattened ones: protected-tag rules read keys like `user_tier` from it."""
+    write_cur2(tmp_path / "billing" / "cur2.parquet")
+    f = tmp_path / "billing" / "cur-legacy" / "r" / "20261101-20261201" / "asm" / "r-1.csv"
+    f.parent.mkdir(parents=True)
+    f.write_text(LEGACY_CASE_VARIANTS)
+    ingest_all(con, tmp_path, tagging)
+    tags = dict(con.execute("SELECT x_source_format || ':' || COALESCE(ResourceId, x_line_item_type), Tags "
+                            "FROM raw.billing_line_items WHERE Tags IS NOT NULL").fetchall())
+    assert any('"user_Team":"nlp"' in t.replace(" ", "") for k, t in tags.items() if k.startswith("cur2"))
+    assert json.loads(tags["cur_legacy:i-2"]) == {"user:Team": "Research"}
