@@ -271,6 +271,9 @@ def _tiers(path: str, doc: dict) -> dict[str, dict]:
                        "idle_pause_after_hours": _number(path, tier, f"workload_tiers.{name}", "idle_pause_after_hours",
                                                          24, low=1, high=8760, whole=True),
                        "allow_spot": tier.get("allow_spot", False), "requires_approval": tier.get("requires_approval", False)}
+    # resources whose job_type no tier lists: the cautious default unless the policy says otherwise
+    tiers.setdefault("default", {"job_types": [], "idle_pause_after_hours": 24.0, "allow_spot": False,
+                                 "requires_approval": True})
     return tiers
 
 

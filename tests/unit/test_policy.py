@@ -77,3 +77,20 @@ def test_ml_sections_validate_with_line_numbers(tmp_path):
             load_policy(f)
     f.write_text(base + "forecast:\n  levels: [95, 80]\n")
     assert load_policy(f).forecast.levels == (80, 95)
+
+
+def test_recommendation_sections_protected_tags_and_tiers_validate(tmp_path):
+    base = "tagging:\n  keys:\n    team: [team]\n"
+    f = tmp_path / "policy.yaml"
+    for body, message in (
+        ("idle:\n  delete_after_days: 0\n", r"line 5: 'idle.delete_after_days' must be a whole number between 1"),
+        ("storage:\n  glacier_usd_per_gb_month: cheap\n", r"line 5: 'storage.glacier_usd_per_gb_month' must be a number"),
+        ("protected:\n  tags: [critical]\n", r"line 5: 'protected.tags' must list key=value tags"),
+        ("workload_tiers:\n  research: {job_types: [research], allow_spot: maybe}\n", r"'workload_tiers.research.allow_spot' must be true or false"),
+        ("workload_tiers:\n  research: {jobtypes: [research]}\n", r"unknown key 'jobtypes' under 'workload_tiers.research'"),
+    ):
+        f.write_text(base + body)
+        with pytest.raises(PolicyError, match=message):
+            load_policy(f)
+    f.write_text(base + "protected:\n  tags: [\"Tier=Critical\", \"env = prod-dr\"]\n")
+    assert load_policy(f).protected_tags == (("tier", "critical"), ("env", "prod-dr"))

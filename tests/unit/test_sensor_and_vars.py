@@ -39,9 +39,14 @@ def test_dbt_vars_come_from_policy(tmp_path):
                  "allocation:\n  idle_gpu_utilization_below: 0.1\n"
                  "efficiency:\n  training_bands: [0.1, 0.3, 0.6, 0.9]\n  inference_target_utilization: 0.3\n")
     policy = load_policy(f)
-    assert dbt_vars(policy) == {
+    expected = {
         "untagged_required_tags": ["team"], "untagged_top_offenders": 5, "idle_gpu_utilization_below": 0.1,
         "training_efficiency_bands": [0.1, 0.3, 0.6, 0.9], "inference_efficiency_bands": [0.1, 0.25, 0.5, 0.75],
-        "training_target_utilization": 0.4, "inference_target_utilization": 0.3}
+        "training_target_utilization": 0.4, "inference_target_utilization": 0.3, "protected_tags": [],
+        "workload_tiers": {"default": {"job_types": [], "idle_pause_after_hours": 24.0, "allow_spot": False,
+                                       "requires_approval": True}}}
+    got = dbt_vars(policy)
+    assert {k: got[k] for k in expected} == expected
+    assert got["rec"]["idle"]["archive_after_days"] == 30 and got["rec"]["budgets"]["action_at"] == 0.95
     args = dbt_build_args(policy)
     assert args[:2] == ["build", "--vars"] and json.loads(args[2])["untagged_top_offenders"] == 5
