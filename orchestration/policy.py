@@ -219,7 +219,7 @@ RECOMMENDATION_SPEC: dict[str, dict[str, tuple]] = {
              "min_monthly_savings_usd": (50, 0, 1e9, False)},
     "autoscale": {"lookback_days": (14, 1, 365, True), "min_idle_hours_per_week": (20, 1, 168, True),
                   "min_monthly_savings_usd": (50, 0, 1e9, False)},
-    "commitments": {"lookback_days": (30, 7, 365, True), "compute_savings_plan_discount": (0.28, 0.0, 0.99, False),
+    "commitments": {"lookback_days": ([7, 30, 60], 1, 365, True), "compute_savings_plan_discount": (0.28, 0.0, 0.99, False),
                     "sagemaker_savings_plan_discount": (0.35, 0.0, 0.99, False),
                     "min_monthly_savings_usd": (100, 0, 1e9, False)},
     "storage": {"infrequent_access_after_days": (30, 1, 3650, True), "glacier_after_days": (90, 1, 3650, True),
@@ -234,8 +234,16 @@ RECOMMENDATION_SPEC: dict[str, dict[str, tuple]] = {
 
 def _settings(path: str, doc: dict, name: str, spec: dict[str, tuple]) -> dict:
     section = _section(path, doc, name, set(spec))
-    return {key: _number(path, section, name, key, default, low=low, high=high, whole=whole)
-            for key, (default, low, high, whole) in spec.items()}
+    out = {}
+    for key, (default, low, high, whole) in spec.items():
+        if isinstance(default, list):  # a list of numbers (e.g. lookback windows)
+            values = section.get(key, default)
+            if not isinstance(values, list) or not values:
+                raise _fail(path, section, key, f"'{name}.{key}' must be a list of numbers, e.g. {default}")
+            out[key] = sorted(_number(path, {key: v}, name, key, v, low=low, high=high, whole=whole) for v in values)
+        else:
+            out[key] = _number(path, section, name, key, default, low=low, high=high, whole=whole)
+    return out
 
 
 def _protected(path: str, doc: dict) -> tuple[tuple[str, str], ...]:

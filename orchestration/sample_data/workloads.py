@@ -183,6 +183,9 @@ def simulate(world: World) -> Workloads:
         team = r.team or str(rng.choice(list(USERS)))
         gap_mean = {"training": 0.6, "batch_retraining": 1.0}.get(r.job_type, 3.0)
         for a, b in runs_of(r.active):
+            b = min(b, world.hours - r.notes.get("quiet_last_hours", 0))  # nothing runs in a planted quiet tail
+            if b <= a:
+                continue
             t = a + float(rng.uniform(0.1, 0.6))
             while t < b - 0.5:
                 shared = gpu_count >= 4 and rng.random() < 0.3 and not r.notes.get("job_gpus")

@@ -184,6 +184,8 @@ _PLANTED_FLEET = [
     ("p3.2xlarge", "ec2", "always", "on_demand", "platform", "standby", {"tags": {"tier": "critical"}}),
     # endpoint with traffic in working hours only, billed around the clock -> autoscale_inference
     ("ml.g5.2xlarge", "sagemaker_endpoint", "always", "on_demand", "recsys", "inference", {"traffic": "business_hours"}),
+    # research box whose owner stopped running anything three days before the export -> idle_pause
+    ("g5.4xlarge", "ec2", "always", "on_demand", "research", "research", {"quiet_last_hours": 72}),
 ]
 
 

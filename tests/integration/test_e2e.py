@@ -34,7 +34,7 @@ def full_run(sample_landing_master, tmp_path_factory):
 def test_run_exits_zero_and_prints_the_summary(full_run):
     _, _, proc = full_run
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    for line in ("rows in (canonical line items) : 87,677", "billed total", "untagged share of usage", "exports"):
+    for line in ("rows in (canonical line items) : 90,557", "billed total", "untagged share of usage", "exports"):
         assert line in proc.stdout
 
 
@@ -75,7 +75,7 @@ def test_warehouse_reconciles_and_exports_match(full_run):
     exported = mem.execute(f"SELECT SUM(billed_cost) FROM '{exports / 'daily_cost.parquet'}'").fetchone()[0]
     focus = mem.execute(f"SELECT SUM(BilledCost), COUNT(*) FROM '{exports / 'focus_cost_and_usage.parquet'}'").fetchone()
     assert Decimal(exported).quantize(Decimal("0.01")) == Decimal(canonical).quantize(Decimal("0.01"))
-    assert focus == (canonical, 87677)
+    assert focus == (canonical, 90557)
     untagged = mem.execute(f"SELECT COUNT(*), MAX(offender_rank) FROM '{exports / 'untagged_spend.csv'}'").fetchone()
     assert untagged[0] > 0
 
@@ -256,6 +256,7 @@ def _planted():
         "one_gpu_jobs": pick(lambda r: r.notes.get("job_gpus") == 1),
         "protected": pick(lambda r: r.notes.get("tags", {}).get("tier") == "critical"),
         "working_hours_endpoint": pick(lambda r: r.notes.get("traffic") == "business_hours"),
+        "quiet_research_box": pick(lambda r: r.notes.get("quiet_last_hours") == 72),
     }
 
 
@@ -273,6 +274,7 @@ def test_recommendations_find_every_planted_case_and_spare_protected_and_busy_re
         found = lambda cat, rid: [r for r in by.get(cat, []) if r[1] == rid]  # noqa: E731
         assert found("idle_archive", planted["forgotten"])          # idle the whole window, measured by DCGM
         assert found("idle_delete", planted["legacy_forgotten"])    # idle for the 14 days nvidia-smi saw
+        assert found("idle_pause", planted["quiet_research_box"])   # 72 h without a job, research tier pauses after 24
         rightsized = found("rightsize_gpu", planted["one_gpu_jobs"])
         assert rightsized and "g5.xlarge" in rightsized[0][2]
         assert found("autoscale_inference", planted["working_hours_endpoint"])
@@ -301,3 +303,47 @@ def test_recommendations_find_every_planted_case_and_spare_protected_and_busy_re
         con.close()
     exported = duckdb.connect().execute(f"SELECT COUNT(*) FROM '{root / 'exports' / 'recommendations.parquet'}'").fetchone()[0]
     assert exported == len(recs)
+
+
+def test_commitment_evidence_adds_up(full_run):
+    root, env, proc = full_run
+    con = duckdb.connect(env["FINOPS_WAREHOUSE"], read_only=True)
+    try:
+        rows = con.execute("SELECT estimated_monthly_savings_usd, evidence FROM marts.recommendations WHERE category = 'commitment'").fetchall()
+    finally:
+        con.close()
+    assert rows
+    for savings, evidence in rows:
+        e = json.loads(evidence)
+        assert e["expected_utilization"] >= e["break_even_utilization"] == pytest.approx(1 - e["discount"])
+        simulated = (e["on_demand_cost"] - e["committed_cost"]) * 730 / e["hours"] * e["forecast_factor"]
+        assert float(savings) == pytest.approx(simulated, abs=0.01)
+        assert {w["lookback_days"] for w in e["by_lookback"]} <= {7, 30, 60}
+
+
+def test_history_closes_findings_that_disappear_and_records_realized_savings(full_run):
+    """A finding raised earlier whose resource no longer bills is closed on the next run, with the
+    monthly cost it had when raised as realized savings; open findings keep their first sighting."""
+    from orchestration.config import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    root, env, proc = full_run
+    con = duckdb.connect(env["FINOPS_WAREHOUSE"])
+    try:
+        open_before = dict(con.execute("SELECT recommendation_id, first_seen_at FROM marts.recommendation_history WHERE is_open").fetchall())
+        con.execute("""INSERT INTO marts.recommendation_history BY NAME
+                       SELECT 'gone' AS recommendation_id, 'idle_archive' AS category, 'i-0terminated' AS resource_id,
+                              'idle|i-0terminated' AS finding_key, TIMESTAMP '2026-10-01 02:00:00' AS first_seen_at,
+                              TIMESTAMP '2026-10-01 02:00:00' AS last_seen_at, true AS is_open,
+                              730.00 AS estimated_monthly_savings_usd, 730.00 AS monthly_cost_at_first_seen""")
+    finally:
+        con.close()
+    subprocess.run([DBT_EXECUTABLE, "build", "--quiet", "--select", "recommendation_history", "--project-dir", str(DBT_PROJECT_DIR),
+                    "--profiles-dir", str(DBT_PROJECT_DIR)], check=True, env=env, cwd=DBT_PROJECT_DIR)
+    con = duckdb.connect(env["FINOPS_WAREHOUSE"], read_only=True)
+    try:
+        gone = con.execute("SELECT is_open, savings_realized_usd FROM marts.recommendation_history WHERE recommendation_id = 'gone'").fetchone()
+        still = dict(con.execute("SELECT recommendation_id, first_seen_at FROM marts.recommendation_history WHERE is_open").fetchall())
+    finally:
+        con.close()
+    assert gone == (False, Decimal("730.00"))
+    assert still == open_before
