@@ -237,7 +237,9 @@ def predict_open_runs(model: RuntimeModel, open_runs: pd.DataFrame, capacity_mar
     """p50/p90 GPU-hours for RUNNING or queued runs, and the capacity to give them: p90 x the
     policy margin, in GPU-hours and in hours of the run's GPUs."""
     pred = model.predict(open_runs)
-    out = open_runs[["run_id", "status", "team", "user_name", "instance_type", "gpu_count", "start_time"]].copy()
+    keep = [c for c in ("run_id", "status", "resource_id", "team", "user_name", "instance_type", "gpu_count", "start_time")
+            if c in open_runs.columns]
+    out = open_runs[keep].copy()
     out["p50_gpu_hours"] = pred["p50_gpu_hours"]
     out["p90_gpu_hours"] = pred["p90_gpu_hours"]
     out["recommended_gpu_hours"] = pred["p90_gpu_hours"] * capacity_margin

@@ -14,7 +14,7 @@ from models_ml import anomaly, forecast, runtime
 from ..policy import Policy
 
 RUNS_SQL = """
-    SELECT run_id, start_time, end_time, status, instance_type, gpu_model, gpu_count, team, user_name, params
+    SELECT run_id, start_time, end_time, status, resource_id, instance_type, gpu_model, gpu_count, team, user_name, params
     FROM marts.fct_training_run_cost
 """
 DAILY_SPEND_SQL = """

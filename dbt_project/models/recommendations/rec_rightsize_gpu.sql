@@ -1,6 +1,7 @@
 -- rightsize_gpu: boxes whose runs never use all their GPUs. The peak GPUs in use at once (from the
 -- runs' GPU-seconds per hour) and the peak GPU memory measured over rightsizing.lookback_days pick
 -- the cheapest catalog type of the same GPU model that fits them plus rightsizing.headroom.
+-- Runs still going on the box keep the capacity the runtime predictor sizes for them (its p90).
 -- Boxes busy for more than 2 % of their hours with work no job explains are never downsized: we cannot see
 -- what that work needs. Protected and serving resources are skipped.
 {%- set r = var('rec')['rightsizing'] %}
@@ -83,6 +84,16 @@ catalog as (
 
 ),
 
+predicted as (
+    -- the runtime predictor's p90 for the runs still going on the box: the capacity to keep for them
+    select resource_id, count(*) as open_runs, max(p90_gpu_hours) as open_run_p90_gpu_hours,
+           max(recommended_gpu_hours) as open_run_recommended_gpu_hours
+    from {{ source('ml', 'runtime_predictions') }}
+    where resource_id is not null
+    group by resource_id
+
+),
+
 candidates as (
 
     select
@@ -93,12 +104,16 @@ candidates as (
         memory.peak_memory_mib,
         billed.billed_hours,
         current_type.on_demand_hourly_usd                                           as current_hourly_usd,
-        current_type.gpu_memory_gib                                                 as current_gpu_memory_gib
+        current_type.gpu_memory_gib                                                 as current_gpu_memory_gib,
+        predicted.open_runs,
+        predicted.open_run_p90_gpu_hours,
+        predicted.open_run_recommended_gpu_hours
     from resources
     inner join usage using (resource_id)
     inner join jobs_seen using (resource_id)
     inner join billed using (resource_id)
     left join memory using (resource_id)
+    left join predicted using (resource_id)
     inner join catalog as current_type on lower(current_type.instance_type) = lower(resources.instance_type)
     where resources.resource_id not in (select resource_id from untracked)
       and jobs_seen.runs >= 5
@@ -126,7 +141,10 @@ fits as (
 
 select
     'rightsize_gpu'                                                                 as category,
-    'Move to ' || target_instance_type || ' (' || cast(target_gpu_count as varchar) || ' x ' || gpu_model || ')' as action,
+    'Move to ' || target_instance_type || ' (' || cast(target_gpu_count as varchar) || ' x ' || gpu_model || ')'
+        || case when open_runs > 0 then ' once the running job ends (predicted p90: '
+                || cast(round(open_run_p90_gpu_hours, 1) as varchar) || ' GPU-hours; keep '
+                || cast(round(open_run_recommended_gpu_hours, 1) as varchar) || ' GPU-hours of capacity for it)' else '' end as action,
     resource_id,
     'GPU instance'                                                                  as resource_type,
     team,
@@ -146,7 +164,9 @@ select
     to_json({
         'peak_gpus_in_use': peak_gpus_in_use, 'gpus_needed': gpus_needed, 'gpu_count': gpu_count, 'runs': runs,
         'peak_gpu_memory_mib': peak_memory_mib, 'current_hourly_usd': current_hourly_usd,
-        'target_instance_type': target_instance_type, 'target_hourly_usd': target_hourly_usd, 'billed_hours': billed_hours
+        'target_instance_type': target_instance_type, 'target_hourly_usd': target_hourly_usd, 'billed_hours': billed_hours,
+        'open_runs': open_runs, 'open_run_p90_gpu_hours': open_run_p90_gpu_hours,
+        'open_run_recommended_gpu_hours': open_run_recommended_gpu_hours
     })::varchar                                                                     as evidence,
     'rightsizing.headroom = {{ r['headroom'] }}, rightsizing.lookback_days = {{ r['lookback_days'] | int }}' as policy,
     'rightsize_gpu|' || resource_id                                                 as finding_key
