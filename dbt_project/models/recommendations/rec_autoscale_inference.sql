@@ -14,8 +14,7 @@ with resources as (
 
 window_start as (
 
-    select max(hour_start) - interval {{ a['lookback_days'] | int }} day as since
-    from {{ ref('int_resource_hours_costed') }}
+    select {{ bill_lookback_start(a['lookback_days']) }} as since
 
 ),
 

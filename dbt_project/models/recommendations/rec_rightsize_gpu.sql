@@ -15,8 +15,7 @@ with resources as (
 
 window_start as (
 
-    select max(hour_start) - interval {{ r['lookback_days'] | int }} day as since
-    from {{ ref('int_resource_hours_costed') }}
+    select {{ bill_lookback_start(r['lookback_days']) }} as since
 
 ),
 
