@@ -219,7 +219,7 @@ RECOMMENDATION_SPEC: dict[str, dict[str, tuple]] = {
              "min_monthly_savings_usd": (50, 0, 1e9, False)},
     "autoscale": {"lookback_days": (14, 1, 365, True), "min_idle_hours_per_week": (20, 1, 168, True),
                   "min_monthly_savings_usd": (50, 0, 1e9, False)},
-    "commitments": {"lookback_days": ([7, 30, 60], 1, 365, True), "compute_savings_plan_discount": (0.28, 0.0, 0.99, False),
+    "commitments": {"lookback_days": ([7, 30, 60, 90], 1, 365, True), "compute_savings_plan_discount": (0.28, 0.0, 0.99, False),
                     "sagemaker_savings_plan_discount": (0.35, 0.0, 0.99, False),
                     "min_monthly_savings_usd": (100, 0, 1e9, False)},
     "storage": {"infrequent_access_after_days": (30, 1, 3650, True), "glacier_after_days": (90, 1, 3650, True),

@@ -318,7 +318,7 @@ def test_commitment_evidence_adds_up(full_run):
         assert e["expected_utilization"] >= e["break_even_utilization"] == pytest.approx(1 - e["discount"])
         simulated = (e["on_demand_cost"] - e["committed_cost"]) * 730 / e["hours"] * e["forecast_factor"]
         assert float(savings) == pytest.approx(simulated, abs=0.01)
-        assert {w["lookback_days"] for w in e["by_lookback"]} <= {7, 30, 60}
+        assert {w["lookback_days"] for w in e["by_lookback"]} <= {7, 30, 60, 90}
 
 
 def test_history_closes_findings_that_disappear_and_records_realized_savings(full_run):

@@ -1,6 +1,6 @@
 -- commitment: for on-demand compute (Compute Savings Plan: EC2) and SageMaker (SageMaker Savings
 -- Plan) per billing account, simulate the hourly bill of each lookback (commitments.lookback_days,
--- 7 / 30 / 60 days as AWS and Azure do) under candidate hourly commitments - the 10th..100th
+-- 7 / 30 / 60 days as AWS and Azure do, 90 for a quarter) under candidate hourly commitments - the 10th..100th
 -- percentile of the hourly on-demand spend, at the plan's discount:
 --     cost(hour) = commitment + the on-demand spend above what the commitment covers
 -- keep each lookback's commitment with the greatest net savings, and recommend the smallest of
