@@ -29,6 +29,12 @@ def prepare_dbt_manifest(warehouse: str) -> None:
     subprocess.run(cmd, check=True, env=env, cwd=DBT_PROJECT_DIR)
 
 
+def _run_config() -> dict:
+    """Dagster's console log at FINOPS_LOG_LEVEL (default WARNING: errors and warnings only, the
+    progress lines and summary come from this CLI; INFO or DEBUG to follow every step)."""
+    return {"loggers": {"console": {"config": {"log_level": os.environ.get("FINOPS_LOG_LEVEL", "WARNING").upper()}}}}
+
+
 def ensure_dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / "data" / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
@@ -92,13 +98,16 @@ def run(args) -> int:
     ingest = defs.resolve_job_def("ingest_billing")
     for period in periods:
         t = time.monotonic()
-        result = ingest.execute_in_process(partition_key=period, instance=instance, raise_on_error=False)
+        result = ingest.execute_in_process(partition_key=period, instance=instance, raise_on_error=False,
+                                           run_config=_run_config())
         status = "ok" if result.success else "FAILED"
         log(f"  ingest {period}: {status} ({time.monotonic() - t:.1f}s)")
         if not result.success:
             failed.append(period)
-    log("dbt build, checks and exports")
-    result = defs.resolve_job_def("build_marts_and_exports").execute_in_process(instance=instance, raise_on_error=False)
+    log("workload tables, dbt build and tests, ML models, recommendations, exports (about a minute; "
+        "FINOPS_LOG_LEVEL=INFO to follow every step)")
+    result = defs.resolve_job_def("build_marts_and_exports").execute_in_process(instance=instance, raise_on_error=False,
+                                                                                run_config=_run_config())
     if not result.success:
         log("the marts/exports run FAILED; see the errors above (or `make dev` for the run's logs)")
     summary(settings)
