@@ -95,6 +95,11 @@ def score_backtest(cv: pd.DataFrame, metric: str = "mae") -> tuple[pd.DataFrame,
     window's 30-day total (averaged over windows). Returns (errors, chosen model per series):
     the model with the lowest `metric`, the baseline on ties."""
     models = [c for c in cv.columns if c not in ("unique_id", "ds", "cutoff", "y") and "-lo-" not in c and "-hi-" not in c]
+    if cv.empty or not models:  # no series long enough to backtest: every series falls back, flagged
+        return (pd.DataFrame({"unique_id": pd.Series(dtype="object"), "mae": pd.Series(dtype="float64"),
+                              "smape": pd.Series(dtype="float64"), "total_ape": pd.Series(dtype="float64"),
+                              "model": pd.Series(dtype="object")}),
+                pd.Series(dtype="object", name="model", index=pd.Index([], name="unique_id", dtype="object")))
     rows = []
     for model in models:
         pred = cv[model].clip(lower=0)

@@ -162,8 +162,14 @@ def _ml_summary(con) -> list[str]:
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'ml'").fetchall()}
     lines = []
     if "runtime_model_evaluation" in tables:
-        mape, base, cover = con.execute("SELECT mape, baseline_mape, p90_coverage FROM ml.runtime_model_evaluation").fetchone()
-        lines.append(f"  runtime model MAPE (baseline)  : {mape:.1%} ({base:.1%}), p90 coverage {cover:.0%}")
+        columns = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'ml' "
+                                             "AND table_name = 'runtime_model_evaluation'").fetchall()}
+        row = con.execute("SELECT mape, baseline_mape, p90_coverage FROM ml.runtime_model_evaluation").fetchone() \
+            if "mape" in columns else None
+        if row:
+            lines.append(f"  runtime model MAPE (baseline)  : {row[0]:.1%} ({row[1]:.1%}), p90 coverage {row[2]:.0%}")
+        else:
+            lines.append("  runtime model                  : not trained (fewer than 50 finished runs in jobs/)")
     if "spend_forecast" in tables:
         row = con.execute("""SELECT ANY_VALUE(model), ANY_VALUE(backtest_monthly_total_mape), ANY_VALUE(baseline_monthly_total_mape)
                              FROM ml.spend_forecast WHERE unique_id = 'total'""").fetchone()

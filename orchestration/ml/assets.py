@@ -33,6 +33,11 @@ def runtime_model(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                   model_store: ModelStoreResource):
     with warehouse.connect() as con:
         out = pipeline.train_runtime_model(con, model_store.path, policy.load())
+    if out["version"] is None:
+        context.log.warning(f"runtime model not trained: {out['skipped']}")
+        yield dg.MaterializeResult(asset_key=["ml", "runtime_model_evaluation"], metadata={"rows": 0})
+        yield dg.MaterializeResult(asset_key=["ml", "runtime_model"], metadata={"skipped": out["skipped"]})
+        return
     m = out["metrics"]
     table = ("| | model (p50) | baseline |\n|---|---|---|\n"
              f"| MAPE | {_pct(m['mape'])} | {_pct(m['baseline_mape'])} |\n"

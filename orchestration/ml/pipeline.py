@@ -23,6 +23,14 @@ DAILY_SPEND_SQL = """
     GROUP BY usage_date, team, service_name
 """
 OPEN_STATUSES = ("RUNNING", "SCHEDULED")
+EMPTY_PREDICTIONS = pd.DataFrame({
+    "run_id": pd.Series(dtype="object"), "status": pd.Series(dtype="object"), "resource_id": pd.Series(dtype="object"),
+    "team": pd.Series(dtype="object"), "user_name": pd.Series(dtype="object"), "instance_type": pd.Series(dtype="object"),
+    "gpu_count": pd.Series(dtype="float64"), "start_time": pd.Series(dtype="datetime64[us]"),
+    **{c: pd.Series(dtype="float64") for c in ("p50_gpu_hours", "p90_gpu_hours", "recommended_gpu_hours", "recommended_hours")},
+    "expected_end_time": pd.Series(dtype="datetime64[us]"), "model_version": pd.Series(dtype="object"),
+    **{c: pd.Series(dtype="float64") for c in ("backtest_mape", "baseline_mape", "p90_coverage")},
+})
 
 
 def replace_ml_table(con, table: str, frame: pd.DataFrame) -> int:
@@ -46,7 +54,13 @@ def train_runtime_model(con, models_root: str, policy: Policy) -> dict:
     against the per-instance-type-and-team median, save the version, record its evaluation."""
     runs = con.execute(RUNS_SQL).df()
     features = runtime.build_features(runs)
-    train, test, cutoff = runtime.time_split(features, policy.runtime.test_share)
+    try:
+        train, test, cutoff = runtime.time_split(features, policy.runtime.test_share)
+    except runtime.RuntimeModelError as exc:
+        # no job tracker data (yet): say so, and keep the evaluation table with no model in it
+        replace_ml_table(con, "runtime_model_evaluation", pd.DataFrame({"model_version": pd.Series(dtype="object"),
+                                                                        "skipped_reason": pd.Series(dtype="object")}))
+        return {"version": None, "skipped": str(exc)}
     model = runtime.fit(train)
     metrics = runtime.evaluate(model, train, test)
     folder = runtime.save(model, Path(models_root) / "runtime", metrics, train, cutoff)
@@ -57,8 +71,13 @@ def train_runtime_model(con, models_root: str, policy: Policy) -> dict:
 
 
 def predict_runtimes(con, models_root: str, policy: Policy) -> pd.DataFrame:
-    """Predictions for every RUNNING or queued run, by the latest saved model version."""
-    model, card, folder = runtime.load_latest(Path(models_root) / "runtime")
+    """Predictions for every RUNNING or queued run, by the latest saved model version (an empty
+    table, same columns, when no model has been trained)."""
+    try:
+        model, card, folder = runtime.load_latest(Path(models_root) / "runtime")
+    except runtime.RuntimeModelError:
+        replace_ml_table(con, "runtime_predictions", EMPTY_PREDICTIONS.copy())
+        return EMPTY_PREDICTIONS.copy()
     runs = con.execute(RUNS_SQL).df()
     open_runs = runs[runs["status"].isin(OPEN_STATUSES)]
     features = runtime.build_features(open_runs, history=runs)

@@ -8,7 +8,8 @@
 --      serving box, utilization at or above the idle threshold; a serving box with no evidence
 --      either way is taken at its word),
 --    - unattributed: no job ran in the hour yet the GPUs were busy (utilization at or above
---      policy.yaml allocation.idle_gpu_utilization_below) - someone used it, no tracker says who,
+--      policy.yaml allocation.idle_gpu_utilization_below) - someone used it, no tracker says who -
+--      or no telemetry, job tracker or request log covers the box at all (no evidence either way),
 --    - idle: nothing explains it. `idle_evidence` says how we know.
 -- Costs are DECIMAL; the remainder is the hour's cost minus the jobs' shares, so nothing is lost.
 {{ config(materialized='table') }}
@@ -108,7 +109,7 @@ hours as (
         invocations_per_hour.invocations,
         serving_resources.resource_id is not null                                    as is_serving,
         tracked_resources.resource_id is not null                                    as is_tracked,
-        resource_hours.hour_start between request_log_window.first_hour and request_log_window.last_hour as in_request_log
+        coalesce(resource_hours.hour_start between request_log_window.first_hour and request_log_window.last_hour, false) as in_request_log
     from resource_hours
     cross join request_log_window
     left join utilization using (resource_id, hour_start)
@@ -162,6 +163,9 @@ remainders as (
                     or (hours.gpu_utilization is null and hours.invocations is null and not hours.in_request_log))
                 then 'inference'
             when hours.job_gpu_seconds = 0 and hours.gpu_utilization >= {{ idle_below }}
+                then 'unattributed'
+            -- nothing measures or tracks this box in this hour: we cannot call it idle
+            when hours.job_gpu_seconds = 0 and hours.gpu_utilization is null and not hours.is_tracked and not hours.is_serving
                 then 'unattributed'
             else 'idle'
         end                                                                          as allocation_type,

@@ -96,7 +96,10 @@ busy_without_records as (
     select
         'gpu_cost',
         resource_id,
-        'GPUs busy (utilization >= {{ idle_below }}) with no job or request recorded',
+        case basis
+            when 'no_workload_data' then 'no telemetry, job record or request log covers these GPU hours'
+            else 'GPUs busy (utilization >= {{ idle_below }}) with no job or request recorded'
+        end,
         count(*),
         min(hour_start),
         max(hour_start) + interval 1 hour,
@@ -104,7 +107,7 @@ busy_without_records as (
         sum(effective_cost)
     from {{ ref('int_resource_hours_allocated') }}
     where allocation_type = 'unattributed'
-    group by resource_id
+    group by resource_id, basis
 
 ),
 
