@@ -4,7 +4,7 @@
 -- utilization is below idle.relative_to_trailing_average of the resource's own trailing average.
 -- Pause after the tier's idle_pause_after_hours; delete (approval) after idle.delete_after_days and
 -- archive (approval) after idle.archive_after_days, both only on measured evidence (telemetry,
--- CloudWatch or request logs for at least 90 % of the stretch). Protected resources are skipped.
+-- CloudWatch or request logs for idle.min_measured_share of the stretch). Protected resources are skipped.
 {%- set idle = var('rec')['idle'] %}
 
 with allocations as (
@@ -91,8 +91,8 @@ decided as (
         streaks.peak_utilization,
         streaks.measured_hours * 1.0 / streaks.idle_hours                        as measured_share,
         case
-            when streaks.idle_hours >= 24 * {{ idle['archive_after_days'] | int }} and streaks.measured_hours >= 0.9 * streaks.idle_hours then 'idle_archive'
-            when streaks.idle_hours >= 24 * {{ idle['delete_after_days'] | int }} and streaks.measured_hours >= 0.9 * streaks.idle_hours then 'idle_delete'
+            when streaks.idle_hours >= 24 * {{ idle['archive_after_days'] | int }} and streaks.measured_hours >= {{ idle['min_measured_share'] }} * streaks.idle_hours then 'idle_archive'
+            when streaks.idle_hours >= 24 * {{ idle['delete_after_days'] | int }} and streaks.measured_hours >= {{ idle['min_measured_share'] }} * streaks.idle_hours then 'idle_delete'
             when streaks.idle_hours >= tiers.idle_pause_after_hours then 'idle_pause'
         end                                                                      as category
     from resources
@@ -117,7 +117,7 @@ select
     recent_hourly_cost * 730                                                     as current_monthly_cost_usd,
     -- a paused or deleted box stops costing its run rate
     recent_hourly_cost * 730                                                     as estimated_monthly_savings_usd,
-    case when measured_share >= 0.9 then 0.9 else 0.6 end                        as confidence,
+    case when measured_share >= {{ idle['min_measured_share'] }} then 0.9 else 0.6 end                        as confidence,
     category <> 'idle_pause' or tier_requires_approval                           as requires_approval,
     instance_type || ' ' || resource_id || ' has been idle for ' || cast(idle_hours // 24 as varchar) || ' days '
         || cast(idle_hours % 24 as varchar) || ' hours (peak GPU utilization '

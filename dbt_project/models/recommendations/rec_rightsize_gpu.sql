@@ -2,7 +2,7 @@
 -- runs' GPU-seconds per hour) and the peak GPU memory measured over rightsizing.lookback_days pick
 -- the cheapest catalog type of the same GPU model that fits them plus rightsizing.headroom.
 -- Runs still going on the box keep the capacity the runtime predictor sizes for them (its p90).
--- Boxes busy for more than 2 % of their hours with work no job explains are never downsized: we cannot see
+-- Boxes busy for more than rightsizing.max_untracked_share of their hours with work no job explains are never downsized: we cannot see
 -- what that work needs. Protected and serving resources are skipped.
 {%- set r = var('rec')['rightsizing'] %}
 
@@ -61,11 +61,11 @@ memory as (
 ),
 
 untracked as (
-    -- more than 2 % of the box's hours busy with work no job explains: we cannot see what it needs
+    -- too many of the box's hours busy with work no job explains: we cannot see what it needs
     select resource_id
     from allocations
     group by resource_id
-    having count(distinct hour_start) filter (where allocation_type = 'unattributed') > 0.02 * count(distinct hour_start)
+    having count(distinct hour_start) filter (where allocation_type = 'unattributed') > {{ r['max_untracked_share'] }} * count(distinct hour_start)
 
 ),
 
@@ -115,7 +115,7 @@ candidates as (
     left join predicted using (resource_id)
     inner join catalog as current_type on lower(current_type.instance_type) = lower(resources.instance_type)
     where resources.resource_id not in (select resource_id from untracked)
-      and jobs_seen.runs >= 5
+      and jobs_seen.runs >= {{ r['min_runs'] | int }}
 
 ),
 

@@ -81,7 +81,7 @@ from resources
 inner join runs using (resource_id)
 inner join spend using (resource_id)
 left join spot_prices on spot_prices.instance_type = resources.instance_type
-where runs.runs >= 5
+where runs.runs >= {{ sp['min_runs'] | int }}
   and runs.short_runs >= {{ sp['min_share_of_short_runs'] }} * runs.runs
   and spend.effective_cost * 730.0 / (24 * {{ sp['lookback_days'] | int }})
       * coalesce(spot_prices.spot_discount, {{ sp['default_discount'] }}) >= {{ sp['min_monthly_savings_usd'] }}
