@@ -160,16 +160,16 @@ def load_policy(path: str | Path) -> Policy:
     allocation = _section(path, doc, "allocation", {"idle_gpu_utilization_below"})
     efficiency = _section(path, doc, "efficiency", {"training_bands", "inference_bands", "training_target_utilization",
                                                     "inference_target_utilization"})
-    runtime = _section(path, doc, "runtime", {"capacity_margin", "test_share"})
-    forecast = _section(path, doc, "forecast", {"horizon_days", "levels", "backtest_windows", "backtest_step_days"})
-    anomaly = _section(path, doc, "anomaly", {"lookback_days", "interval_level", "min_history_days",
-                                              "robust_z_threshold", "min_severity_usd"})
+    runtime = _settings(path, doc, "runtime", RUNTIME_SPEC)
+    forecast_section = _section(path, doc, "forecast", {*FORECAST_SPEC, "levels"})
+    forecast = _settings(path, doc, "forecast", FORECAST_SPEC, extra={"levels"})
+    anomaly = _settings(path, doc, "anomaly", ANOMALY_SPEC)
     recommendations = {name: _settings(path, doc, name, spec) for name, spec in RECOMMENDATION_SPEC.items()}
     protected = _protected(path, doc)
     tiers = _tiers(path, doc)
-    levels = forecast.get("levels", [80, 95])
+    levels = forecast_section.get("levels", [80, 95])
     if not isinstance(levels, list) or not levels or not all(isinstance(v, int) and 0 < v < 100 for v in levels):
-        raise _fail(path, forecast, "levels", f"'forecast.levels' must list interval levels in percent (e.g. [80, 95]), got {levels!r}")
+        raise _fail(path, forecast_section, "levels", f"'forecast.levels' must list interval levels in percent (e.g. [80, 95]), got {levels!r}")
     return Policy(
         path=path,
         tagging=TaggingPolicy(
@@ -186,20 +186,9 @@ def load_policy(path: str | Path) -> Policy:
             training_target_utilization=_share(path, efficiency, "efficiency", "training_target_utilization", 0.40),
             inference_target_utilization=_share(path, efficiency, "efficiency", "inference_target_utilization", 0.25),
         ),
-        runtime=RuntimePolicy(
-            capacity_margin=_number(path, runtime, "runtime", "capacity_margin", 1.15, low=1.0, high=5.0),
-            test_share=_share(path, runtime, "runtime", "test_share", 0.2)),
-        forecast=ForecastPolicy(
-            horizon_days=int(_number(path, forecast, "forecast", "horizon_days", 30, low=1, high=366, whole=True)),
-            levels=tuple(sorted(levels)),
-            backtest_windows=int(_number(path, forecast, "forecast", "backtest_windows", 2, low=1, high=52, whole=True)),
-            backtest_step_days=int(_number(path, forecast, "forecast", "backtest_step_days", 15, low=1, high=366, whole=True))),
-        anomaly=AnomalyPolicy(
-            lookback_days=int(_number(path, anomaly, "anomaly", "lookback_days", 14, low=1, high=366, whole=True)),
-            interval_level=int(_number(path, anomaly, "anomaly", "interval_level", 99, low=50, high=99.9, whole=True)),
-            min_history_days=int(_number(path, anomaly, "anomaly", "min_history_days", 28, low=7, high=3660, whole=True)),
-            robust_z_threshold=_number(path, anomaly, "anomaly", "robust_z_threshold", 3.5, low=1.0, high=100.0),
-            min_severity_usd=_number(path, anomaly, "anomaly", "min_severity_usd", 50.0, low=0.0, high=1e12)),
+        runtime=RuntimePolicy(**runtime),
+        forecast=ForecastPolicy(levels=tuple(sorted(levels)), **{k: int(v) for k, v in forecast.items()}),
+        anomaly=AnomalyPolicy(**{k: int(v) if ANOMALY_SPEC[k][3] else v for k, v in anomaly.items()}),
         recommendations=recommendations,
         protected_tags=protected,
         workload_tiers=tiers,
@@ -207,7 +196,13 @@ def load_policy(path: str | Path) -> Policy:
     )
 
 
-# Recommendation thresholds: section -> key -> (default, low, high, whole number?)
+# Numeric settings: section -> key -> (default, low, high, whole number?)
+RUNTIME_SPEC = {"capacity_margin": (1.15, 1.0, 5.0, False), "test_share": (0.2, 0.01, 0.9, False)}
+FORECAST_SPEC = {"horizon_days": (30, 1, 366, True), "backtest_windows": (2, 1, 52, True),
+                 "backtest_step_days": (15, 1, 366, True)}
+ANOMALY_SPEC = {"lookback_days": (14, 1, 366, True), "interval_level": (99, 50, 99.9, True),
+                "min_history_days": (28, 7, 3660, True), "robust_z_threshold": (3.5, 1.0, 100.0, False),
+                "min_severity_usd": (50.0, 0.0, 1e12, False)}
 RECOMMENDATION_SPEC: dict[str, dict[str, tuple]] = {
     "idle": {"relative_to_trailing_average": (0.05, 0.0, 1.0, False), "trailing_days": (7, 1, 90, True),
              "delete_after_days": (7, 1, 365, True), "archive_after_days": (30, 1, 3650, True),
@@ -235,8 +230,10 @@ RECOMMENDATION_SPEC: dict[str, dict[str, tuple]] = {
 }
 
 
-def _settings(path: str, doc: dict, name: str, spec: dict[str, tuple]) -> dict:
-    section = _section(path, doc, name, set(spec))
+def _settings(path: str, doc: dict, name: str, spec: dict[str, tuple], extra: set[str] = frozenset()) -> dict:
+    """Every key of `spec` checked against its range (default when absent); `extra` keys are
+    allowed in the section and validated by the caller."""
+    section = _section(path, doc, name, set(spec) | set(extra))
     out = {}
     for key, (default, low, high, whole) in spec.items():
         if isinstance(default, list):  # a list of numbers (e.g. lookback windows)
