@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import duckdb
@@ -49,3 +50,10 @@ def ingest_all(con, landing, tagging, periods=None) -> dict:
     probes = probe_all(con, scan_billing(str(landing)), tagging, log=lambda m: None)
     wanted = periods or sorted({p for pr in probes for p in pr.periods})
     return {p: load_period(con, p, probes, tagging, log=lambda m: None) for p in wanted}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now, for servers the tests start themselves."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import os
 import uuid
@@ -34,7 +33,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .lines import FLOAT, STRING, TIME, Lines
-from .world import DEFAULT_DAYS, DEFAULT_END, REGIONS, Resource, World, build_world, training_job_arns
+from .world import DEFAULT_DAYS, DEFAULT_END, REGIONS, Resource, World, build_world, stable_int, training_job_arns
 
 SCHEMA = {
     "usage_account": STRING, "account_name": STRING, "payer": STRING, "payer_name": STRING,
@@ -47,11 +46,6 @@ SCHEMA = {
     "sp_used": FLOAT, "ri_arn": STRING, "ri_effective": FLOAT, "ri_unused_recurring": FLOAT,
     "tag_ref": STRING, "line_id": FLOAT,
 }
-
-def stable_int(*parts) -> int:
-    """A hash that is the same in every process (Python's hash() is salted per process)."""
-    return int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:8], "big")
-
 
 SP_DISCOUNT = 0.28      # Compute Savings Plan, 1 year, no upfront, on g5
 SP_COMMITMENT = 8.5     # USD per hour

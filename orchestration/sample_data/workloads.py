@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .world import TEAMS, Resource, World, load_catalog, runs_of, sagemaker_training_job_name
+from .world import TEAMS, Resource, World, load_catalog, runs_of, sagemaker_training_job_name, stable_int
 
 # Relative training throughput per GPU (A100-40GB = 1) and board power (W) at idle / full load.
 GPU_SPEED = {"T4": 0.15, "A10G": 0.35, "L4": 0.3, "L40S": 0.6, "V100": 0.45, "A100-40GB": 1.0,
@@ -176,7 +176,7 @@ def simulate(world: World) -> Workloads:
                     project=r.project, user=str(rng.choice(USERS[r.team])), params=params, metrics={}, link="arn", name=name))
             continue
         if r.kind == "sagemaker_endpoint" or r.job_type == "inference":
-            endpoints.append(_endpoint(rng, r, gpu_count, diurnal, business, hosts.get(r.resource_id)))
+            endpoints.append(_endpoint(rng, r, diurnal, business, hosts.get(r.resource_id)))
             continue
         if r.job_type not in TRAINING_JOB_TYPES:
             continue  # up, tagged or not, and nobody runs anything on it: idle
@@ -238,7 +238,7 @@ def simulate(world: World) -> Workloads:
     for k in range(3):
         s = max(0, world.hours - 24 * (10 - 3 * k))
         params, hours = _runtime(rng, "research", "A10G", 1)
-        jobs.append(Job(job_id=uuid.UUID(int=stable_seed(world.seed, "unmapped", k)).hex, source="mlflow", resource=sandbox,
+        jobs.append(Job(job_id=uuid.UUID(int=stable_int(world.seed, "unmapped", k)).hex, source="mlflow", resource=sandbox,
                         hostname=UNMAPPED_HOST, start_h=s, end_h=s + hours, busy_until_h=s + hours, status="FINISHED",
                         gpus=1, gpu_offset=0, util=0.6, team="research", project="rl-agents", user="gus", params=params,
                         metrics=_progress_metrics("research", params, 1.0), link="hostname",
@@ -251,13 +251,7 @@ def _uuid(rng) -> uuid.UUID:
     return uuid.UUID(int=hi << 64 | lo, version=4)
 
 
-def stable_seed(*parts) -> int:
-    from .generator import stable_int
-
-    return stable_int(*parts)
-
-
-def _endpoint(rng, r: Resource, gpu_count: int, diurnal: np.ndarray, business: np.ndarray, host: str | None) -> Endpoint:
+def _endpoint(rng, r: Resource, diurnal: np.ndarray, business: np.ndarray, host: str | None) -> Endpoint:
     team = r.team or "platform"
     model = {"platform": "llama-3.1-8b-instruct", "nlp": "llama-3.1-70b-instruct-awq", "recsys": "bge-large-en-v1.5",
              "vision": "yolov8-x"}.get(team, "llama-3.1-8b-instruct")
@@ -377,7 +371,7 @@ def _sample_times(r: Resource, world: World, step_s: int, first_h: float = 0.0) 
 
 
 def _gpu_uuid(rid: str, i: int) -> str:
-    return "GPU-" + str(uuid.UUID(int=stable_seed("gpu", rid, i) << 64 | stable_seed("gpu-lo", rid, i)))
+    return "GPU-" + str(uuid.UUID(int=stable_int("gpu", rid, i) << 64 | stable_int("gpu-lo", rid, i)))
 
 
 def write_utilization(landing: Path, world: World, wl: Workloads) -> list[Path]:
@@ -539,7 +533,7 @@ def write_storage(landing: Path, world: World) -> list[Path]:
             w.writerow([r.resource_id, key.replace(" ", "+"), int(sizes[i]), modified.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                         cls, accessed.strftime("%Y-%m-%dT%H:%M:%S.000Z")])
         base = landing / "storage" / "acme-s3-inventory" / r.resource_id / "daily"
-        data_key = f"{uuid.UUID(int=stable_seed(r.resource_id, 'inv'))}.csv.gz"
+        data_key = f"{uuid.UUID(int=stable_int(r.resource_id, 'inv'))}.csv.gz"
         data = base / "data" / data_key
         data.parent.mkdir(parents=True, exist_ok=True)
         with open(data, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:

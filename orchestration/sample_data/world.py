@@ -7,6 +7,7 @@ from this one world, so the files agree with each other the way real exports do.
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -31,6 +32,11 @@ REGIONS = {
     "us-west-2": ("USW2", "US West (Oregon)"),
     "eu-west-1": ("EU", "EU (Ireland)"),
 }
+
+
+def stable_int(*parts) -> int:
+    """A hash that is the same in every process (Python's hash() is salted per process)."""
+    return int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:8], "big")
 
 
 @dataclass(frozen=True)

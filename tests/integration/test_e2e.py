@@ -13,6 +13,7 @@ from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
 from orchestration.config import REPO_ROOT
 from orchestration.ingest.pipeline import billing_checks, marts_reconcile
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -169,14 +170,6 @@ def test_unit_costs_export_matches_the_mart(full_run):
     assert workloads == {"training", "inference"}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_make_docs_serves_the_dbt_docs_site_with_every_mart_described(full_run):
     """`make docs` as a user runs it: generate against the built warehouse, serve on 127.0.0.1,
     and every mart and mart column carries a description in what the site loads."""
@@ -186,7 +179,7 @@ def test_make_docs_serves_the_dbt_docs_site_with_every_mart_described(full_run):
     import urllib.request
 
     root, env, proc = full_run
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(["make", "--no-print-directory", "docs", f"DOCS_PORT={port}"], cwd=REPO_ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:

@@ -4,7 +4,6 @@ that replaces its period, and exports that land in the bucket. Credentials come 
 chain (environment variables here); none are written to files."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,19 +21,14 @@ from orchestration.billing.sensors import changed_periods
 from orchestration.config import REPO_ROOT
 from orchestration.ingest.pipeline import scan_billing
 from orchestration.sample_data.generator import generate
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_env():
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"

@@ -116,7 +116,7 @@ hours as (
     left join jobs_per_hour using (resource_id, hour_start)
     left join requests_per_hour using (resource_id, hour_start)
     left join invocations_per_hour using (resource_id, hour_start)
-    left join (select distinct resource_id from serving_resources) as serving_resources using (resource_id)
+    left join serving_resources using (resource_id)
     left join tracked_resources using (resource_id)
 
 ),
