@@ -7,7 +7,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest.landing import LandingFile
 from tests.conftest import SHARED_DATA, ingest_all
 
 FILES = sorted(
