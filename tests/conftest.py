@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -26,6 +29,22 @@ def sample_landing_master(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("sample") / "landing"
     generate(landing, seed=7, log=lambda m: None)
     return landing
+
+
+@pytest.fixture(scope="session")
+def full_run(sample_landing_master, tmp_path_factory):
+    """`make run` once per session on the sample, in its own warehouse, exports, models and
+    Dagster home: (root, env, completed process). The end-to-end and browser tests read it."""
+    root = tmp_path_factory.mktemp("e2e")
+    env = dict(os.environ,
+               FINOPS_LANDING=str(sample_landing_master),
+               FINOPS_WAREHOUSE=str(root / "warehouse" / "finops.duckdb"),
+               FINOPS_EXPORTS=str(root / "exports"),
+               FINOPS_MODELS=str(root / "models"),
+               DAGSTER_HOME=str(root / "dagster_home"))
+    proc = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    return root, env, proc
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -24,11 +22,11 @@ DAILY_SPEND_SQL = """
 """
 OPEN_STATUSES = ("RUNNING", "SCHEDULED")
 EMPTY_PREDICTIONS = pd.DataFrame({
-    "run_id": pd.Series(dtype="object"), "status": pd.Series(dtype="object"), "resource_id": pd.Series(dtype="object"),
-    "team": pd.Series(dtype="object"), "user_name": pd.Series(dtype="object"), "instance_type": pd.Series(dtype="object"),
+    "run_id": pd.Series(dtype="string"), "status": pd.Series(dtype="string"), "resource_id": pd.Series(dtype="string"),
+    "team": pd.Series(dtype="string"), "user_name": pd.Series(dtype="string"), "instance_type": pd.Series(dtype="string"),
     "gpu_count": pd.Series(dtype="float64"), "start_time": pd.Series(dtype="datetime64[us]"),
     **{c: pd.Series(dtype="float64") for c in ("p50_gpu_hours", "p90_gpu_hours", "recommended_gpu_hours", "recommended_hours")},
-    "expected_end_time": pd.Series(dtype="datetime64[us]"), "model_version": pd.Series(dtype="object"),
+    "expected_end_time": pd.Series(dtype="datetime64[us]"), "model_version": pd.Series(dtype="string"),
     **{c: pd.Series(dtype="float64") for c in ("backtest_mape", "baseline_mape", "p90_coverage")},
 })
 
@@ -58,8 +56,8 @@ def train_runtime_model(con, models_root: str, policy: Policy) -> dict:
         train, test, cutoff = runtime.time_split(features, policy.runtime.test_share)
     except runtime.RuntimeModelError as exc:
         # no job tracker data (yet): say so, and keep the evaluation table with no model in it
-        replace_ml_table(con, "runtime_model_evaluation", pd.DataFrame({"model_version": pd.Series(dtype="object"),
-                                                                        "skipped_reason": pd.Series(dtype="object")}))
+        replace_ml_table(con, "runtime_model_evaluation", pd.DataFrame({"model_version": pd.Series(dtype="string"),
+                                                                        "skipped_reason": pd.Series(dtype="string")}))
         return {"version": None, "skipped": str(exc)}
     model = runtime.fit(train)
     metrics = runtime.evaluate(model, train, test)
@@ -123,17 +121,18 @@ def detect_spend_anomalies(con, policy: Policy) -> pd.DataFrame:
     return found
 
 
-def forecast_plot_png(series: pd.DataFrame, fc: pd.DataFrame, history_days: int = 60) -> bytes:
-    """Actuals and the forecast fan (80 % and 95 %) per team and in total, one panel each."""
-    import matplotlib
+def forecast_figure(series: pd.DataFrame, fc: pd.DataFrame, history_days: int = 60):
+    """Small multiples: one panel for the total and one per team, each with the last
+    `history_days` of actuals, the forecast line and its 80 % / 95 % fan."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..exports.plots import DOLLARS
 
     ids = [forecast.TOTAL] + sorted(u for u in series["unique_id"].unique() if u.startswith("team=") and "|" not in u)
     cols = 2
     rows = (len(ids) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows), squeeze=False)
+    fig = Figure(figsize=(12, 1.0 + 3.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
     start = series["ds"].max() - pd.Timedelta(days=history_days)
     for ax, uid in zip(axes.flat, ids):
         hist = series[(series["unique_id"] == uid) & (series["ds"] >= start)]
@@ -143,18 +142,25 @@ def forecast_plot_png(series: pd.DataFrame, fc: pd.DataFrame, history_days: int 
             ax.fill_between(f["ds"], f[f"lo_{lv}"], f[f"hi_{lv}"], color="tab:blue", alpha=alpha, label=f"{lv} % interval")
         ax.plot(hist["ds"], hist["y"], color="black", lw=1, label="actual")
         ax.plot(f["ds"], f["mean"], color="tab:blue", lw=1.5, label=f"forecast ({f['model'].iloc[0] if len(f) else ''})")
-        ax.set_title(uid.replace("team=", "team "), fontsize=10)
+        ax.set_title("all teams (total)" if uid == forecast.TOTAL else uid.replace("team=", "team "), fontsize=10)
         ax.tick_params(labelsize=7)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("${x:,.0f}"))
+        ax.yaxis.set_major_formatter(DOLLARS)
+        ax.set_ylabel("$ per day", fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=6, loc="upper left")
     for ax in list(axes.flat)[len(ids):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="upper left")
-    fig.suptitle("Daily spend (amortised): actuals and 30-day forecast", fontsize=12)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    fig.suptitle(f"Daily amortised spend: last {history_days} days of actuals and the "
+                 f"{int(fc['ds'].nunique()) if len(fc) else 0}-day forecast with 80 % / 95 % intervals, per team",
+                 fontsize=12)
+    return fig
+
+
+def forecast_plot_png(series: pd.DataFrame, fc: pd.DataFrame, history_days: int = 60) -> bytes:
+    """The fan chart per team and in total as PNG bytes (deterministic)."""
+    from ..exports.plots import figure_png
+
+    return figure_png(forecast_figure(series, fc, history_days), dpi=90)
 
 
 def md_table(frame: pd.DataFrame, index: bool = False, digits: int = 3) -> str:
@@ -166,5 +172,7 @@ def md_table(frame: pd.DataFrame, index: bool = False, digits: int = 3) -> str:
     return "\n".join(lines)
 
 
-def png_markdown(png: bytes) -> str:
-    return f"![spend forecast](data:image/png;base64,{base64.b64encode(png).decode()})"
+def png_markdown(png: bytes, alt: str = "spend forecast") -> str:
+    from ..exports.plots import png_markdown as md
+
+    return md(png, alt)
