@@ -2,11 +2,17 @@
 through Dagster (every billing period, then dbt, checks and exports) and print a summary.
 
     python -m orchestration.cli run
+
+A mistake a user can make (a FINOPS_* setting, the policy file, the landing location, S3
+credentials, a warehouse another run holds) stops the run before any work with one line,
+`[finops] error: <what is wrong>: <what to do>`, and exit code 2 (1 when the warehouse is busy),
+never a traceback. Failures inside the Dagster runs are logged by Dagster and make the exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,7 +20,12 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from .config import DBT_EXECUTABLE, DBT_PROJECT_DIR, REPO_ROOT, load_settings
+from .config import DBT_EXECUTABLE, DBT_PROJECT_DIR, REPO_ROOT, ConfigError, ensure_writable_folder, is_s3, load_settings
+from .ingest.errors import LandingError
+from .policy import PolicyError
+
+EXIT_CONFIG = 2   # a setting, the policy, the landing location or credentials: fix and run again
+EXIT_FAILED = 1   # a run failed, or the warehouse is busy
 
 
 def log(msg: str) -> None:
@@ -29,15 +40,15 @@ def prepare_dbt_manifest(warehouse: str) -> None:
     subprocess.run(cmd, check=True, env=env, cwd=DBT_PROJECT_DIR)
 
 
-def _run_config() -> dict:
+def _run_config(settings) -> dict:
     """Dagster's console log at FINOPS_LOG_LEVEL (default WARNING: errors and warnings only, the
     progress lines and summary come from this CLI; INFO or DEBUG to follow every step)."""
-    return {"loggers": {"console": {"config": {"log_level": os.environ.get("FINOPS_LOG_LEVEL", "WARNING").upper()}}}}
+    return {"loggers": {"console": {"config": {"log_level": settings.log_level}}}}
 
 
 def ensure_dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / "data" / "dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
+    ensure_writable_folder(home, "DAGSTER_HOME")
     cfg = home / "dagster.yaml"
     if not cfg.exists():
         # One run at a time writes the DuckDB warehouse: the pool every writer asset uses.
@@ -48,12 +59,30 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def preflight(settings):
+    """Everything a user can get wrong, checked before any work, each failing with one
+    actionable sentence: the policy file, the landing location (folder, bucket, credentials),
+    the warehouse (writable, not held by another run), the exports and model folders."""
+    from .ingest.landing import check_location
+    from .policy import load_policy
+    from .resources import connect_warehouse
+
+    policy = load_policy(settings.policy)
+    if not (settings.landing_is_default and not Path(settings.landing).exists()):  # the default is generated
+        check_location(settings.landing, "FINOPS_LANDING")
+    if is_s3(settings.exports):
+        check_location(settings.exports, "FINOPS_EXPORTS", listing_required=False)
+    else:
+        ensure_writable_folder(settings.exports, "FINOPS_EXPORTS")
+    ensure_writable_folder(settings.models, "FINOPS_MODELS")
+    connect_warehouse(settings.warehouse, wait_seconds=0).close()  # writable, and no other run holds it
+    return policy
+
+
 def run(args) -> int:
     started = time.monotonic()
     settings = load_settings()
-    from .policy import load_policy
-
-    policy = load_policy(settings.policy)
+    policy = preflight(settings)
     if settings.landing_is_default:
         from .sample_data.generator import generate, landing_is_empty
 
@@ -96,25 +125,63 @@ def run(args) -> int:
 
     failed = []
     ingest = defs.resolve_job_def("ingest_billing")
+    tools_log = _tools_log(settings)
     for period in periods:
         t = time.monotonic()
-        result = ingest.execute_in_process(partition_key=period, instance=instance, raise_on_error=False,
-                                           run_config=_run_config())
-        status = "ok" if result.success else "FAILED"
-        log(f"  ingest {period}: {status} ({time.monotonic() - t:.1f}s)")
+        with _tools_output(tools_log):
+            result = ingest.execute_in_process(partition_key=period, instance=instance, raise_on_error=False,
+                                               run_config=_run_config(settings))
+        log(f"  ingest {period}: {_ingest_outcome(result)} ({time.monotonic() - t:.1f}s)")
         if not result.success:
             failed.append(period)
     log("workload tables, dbt build and tests, ML models, recommendations, exports (about a minute; "
         "FINOPS_LOG_LEVEL=INFO to follow every step)")
-    result = defs.resolve_job_def("build_marts_and_exports").execute_in_process(instance=instance, raise_on_error=False,
-                                                                                run_config=_run_config())
+    if tools_log:
+        log(f"  dbt's own step-by-step output goes to {tools_log}")
+    with _tools_output(tools_log):
+        result = defs.resolve_job_def("build_marts_and_exports").execute_in_process(
+            instance=instance, raise_on_error=False, run_config=_run_config(settings))
     if not result.success:
-        log("the marts/exports run FAILED; see the errors above (or `make dev` for the run's logs)")
+        log("the marts/exports run FAILED; see the errors above" + (f" and {tools_log}" if tools_log else "")
+            + " (or `make dev` for the run's logs)")
     summary(settings)
     log(f"done in {time.monotonic() - started:.0f}s; browse the lineage with `make dev`")
     if failed:
         log(f"billing periods that failed (their previous data is kept): {', '.join(failed)}")
     return 0 if result.success and not failed else 1
+
+
+def _tools_log(settings) -> Path | None:
+    """Where dbt's console output goes during `make run`: a file in DAGSTER_HOME, unless
+    FINOPS_LOG_LEVEL asks to follow every step (INFO, DEBUG), when it stays on the console."""
+    if settings.log_level in ("DEBUG", "INFO"):
+        return None
+    path = Path(os.environ["DAGSTER_HOME"]) / "last_run_tools.log"
+    path.write_text("")
+    return path
+
+
+@contextlib.contextmanager
+def _tools_output(path: Path | None):
+    """dagster-dbt echoes every dbt event to stdout; send it to `path` (Dagster's own warnings
+    and errors still reach the console, on stderr)."""
+    if path is None:
+        yield
+        return
+    with open(path, "a", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
+        yield
+
+
+def _ingest_outcome(result) -> str:
+    """`ok, 3 files, 16,732 rows, 0 quarantined` from the billing asset's materialization."""
+    if not result.success:
+        return "FAILED (its previous data is kept; the reason is above)"
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        if "rows" in meta:
+            files = meta["files_read"].value if "files_read" in meta else "?"
+            return f"ok, {files} files read, {meta['rows'].value:,} rows, {meta['rows_quarantined'].value:,} quarantined"
+    return "ok"
 
 
 def summary(settings) -> None:
@@ -195,11 +262,33 @@ def main(argv=None) -> int:
     r.add_argument("--scale", type=float, default=1.0)
     sub.add_parser("prepare", help="parse the dbt project and set up DAGSTER_HOME (for `make dev`)")
     args = ap.parse_args(argv)
-    if args.command == "prepare":
-        ensure_dagster_home()
-        prepare_dbt_manifest(load_settings().warehouse)
-        return 0
-    return run(args)
+    from .resources import WarehouseBusyError
+
+    try:
+        if args.command == "prepare":
+            settings = load_settings()
+            from .policy import load_policy
+
+            load_policy(settings.policy)
+            ensure_dagster_home()
+            prepare_dbt_manifest(settings.warehouse)
+            return 0
+        return run(args)
+    except (ConfigError, PolicyError, LandingError) as exc:
+        return _error(exc, EXIT_CONFIG)
+    except WarehouseBusyError as exc:
+        return _error(exc, EXIT_FAILED)
+    except subprocess.CalledProcessError as exc:
+        return _error(f"`{Path(str(exc.cmd[0])).name} {exc.cmd[1]}` failed with exit code {exc.returncode} "
+                      "(its messages are above): fix what it reports, then run again", EXIT_FAILED)
+    except KeyboardInterrupt:
+        return _error("interrupted: a billing period being loaded keeps its previous data; run again to finish", 130)
+
+
+def _error(exc, code: int) -> int:
+    """One line, whatever the message held (messages never hold credentials)."""
+    print(f"[finops] error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+    return code
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,9 +106,11 @@ def _fail(path: str, section: _Lined, key: str, message: str) -> PolicyError:
 def _check_keys(path: str, section: dict, allowed: set[str], name: str) -> None:
     for key in section:
         if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.75)
+            fix = f"rename it to '{close[0]}' or remove it" if close else "fix or remove it"
             raise _fail(
                 path, section, key,
-                f"unknown key '{key}' under '{name}'; allowed keys: {', '.join(sorted(allowed))}",
+                f"unknown key '{key}' under '{name}': {fix} (allowed keys: {', '.join(sorted(allowed))})",
             )
 
 
@@ -117,26 +120,36 @@ def load_policy(path: str | Path) -> Policy:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PolicyError(
-            f"{path}: policy file not found; set FINOPS_POLICY to your policy.yaml "
-            "or restore the default one at the repository root"
+            f"{path}: policy file not found: point FINOPS_POLICY at your policy.yaml, or unset FINOPS_POLICY "
+            "to use the one shipped at the repository root"
         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise PolicyError(f"{path}: the policy file cannot be read ({reason}): point FINOPS_POLICY at a readable "
+                          "UTF-8 policy.yaml") from None
     try:
         doc = yaml.load(text, Loader=_LineLoader) or _Lined({}, {})
     except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark else path
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise PolicyError(f"{where}: not valid YAML ({problem}): fix the indentation, a missing ':' or an "
+                          "unclosed quote or bracket there") from None
     if not isinstance(doc, dict):
-        raise PolicyError(f"{path}: the policy must be a YAML mapping of sections")
+        raise PolicyError(f"{path}: the policy must be a YAML mapping of sections (tagging:, allocation:, ...): "
+                          "start from the policy.yaml shipped at the repository root")
     _check_keys(path, doc, {"tagging", "allocation", "efficiency", "runtime", "forecast", "anomaly", *RECOMMENDATION_SPEC,
                             "protected", "workload_tiers"}, "the top level")
 
     tagging = doc.get("tagging")
     if not isinstance(tagging, dict):
-        raise PolicyError(f"{path}: section 'tagging' is required (tag prefixes and keys)")
+        raise PolicyError(f"{path}: section 'tagging' is required (tag prefixes and keys): copy it from the "
+                          "policy.yaml shipped at the repository root")
     _check_keys(path, tagging, {"prefixes", "keys", "required", "top_offenders"}, "tagging")
 
     prefixes = tagging.get("prefixes", [])
     if not isinstance(prefixes, list) or not all(isinstance(p, str) for p in prefixes):
-        raise _fail(path, tagging, "prefixes", "'tagging.prefixes' must be a list of strings")
+        raise _fail(path, tagging, "prefixes", f"'tagging.prefixes' must be a list of strings, e.g. [\"user:\", \"user_\"], got {prefixes!r}")
 
     keys = tagging.get("keys")
     if not isinstance(keys, dict):
@@ -151,11 +164,11 @@ def load_policy(path: str | Path) -> Policy:
 
     required = tagging.get("required", ["team"])
     if not isinstance(required, list) or any(r not in TAG_COLUMNS for r in required):
-        raise _fail(path, tagging, "required", f"'tagging.required' must list tag columns from {TAG_COLUMNS}")
+        raise _fail(path, tagging, "required", f"'tagging.required' must list tag columns from {', '.join(TAG_COLUMNS)}, got {required!r}")
 
     top = tagging.get("top_offenders", 20)
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
-        raise _fail(path, tagging, "top_offenders", "'tagging.top_offenders' must be a whole number >= 1")
+        raise _fail(path, tagging, "top_offenders", f"'tagging.top_offenders' must be a whole number >= 1, got {top!r}")
 
     allocation = _section(path, doc, "allocation", {"idle_gpu_utilization_below"})
     efficiency = _section(path, doc, "efficiency", {"training_bands", "inference_bands", "training_target_utilization",

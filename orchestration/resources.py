@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,17 +10,28 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from .config import ConfigError, file_in_the_way, memory_limit
 from .policy import Policy, load_policy
 
 
 class WarehouseBusyError(RuntimeError):
-    pass
+    """Another process holds DuckDB's one-writer lock on the warehouse file."""
+
+
+def _lock_holder(message: str) -> str:
+    """`(PID 1234)` from DuckDB's lock error, as ` (PID 1234)`, or nothing."""
+    m = re.search(r"\(PID (\d+)\)", message)
+    return f" (PID {m.group(1)})" if m else ""
 
 
 def connect_warehouse(path: str, read_only: bool = False, wait_seconds: float = 600.0):
     """Open the DuckDB warehouse. DuckDB allows one writing process per file: if another process
     holds it, wait (with backoff) up to `wait_seconds`, then stop with a clear message."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    limit = memory_limit()  # a bad FINOPS_DUCKDB_MEMORY_LIMIT fails here with what to set, not in DuckDB
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(path, file_in_the_way(Path(path).parent) or exc.strerror or type(exc).__name__) from None
     deadline = time.monotonic() + wait_seconds
     delay = 0.5
     while True:
@@ -28,18 +39,27 @@ def connect_warehouse(path: str, read_only: bool = False, wait_seconds: float = 
             con = duckdb.connect(path, read_only=read_only)
             con.execute("SET TimeZone = 'UTC'")
             # a bounded footprint: DuckDB spills to disk past this (same setting as dbt's profile)
-            con.execute("SET memory_limit = ?", [os.environ.get("FINOPS_DUCKDB_MEMORY_LIMIT", "4GB")])
+            con.execute("SET memory_limit = ?", [limit])
             return con
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise
-            if time.monotonic() > deadline:
+            text = str(exc)
+            if "lock" not in text.lower():
+                reason = text.split(":", 1)[-1].strip().split('": ', 1)[-1] if '": ' in text else text
+                raise _unwritable(path, reason) from None
+            if time.monotonic() >= deadline:
+                waited = f"; waited {wait_seconds:.0f}s" if wait_seconds >= 1 else ""
                 raise WarehouseBusyError(
-                    f"the warehouse {path} is in use by another process (another run, or a DuckDB "
-                    f"shell); waited {wait_seconds:.0f}s. Let it finish, then run again."
+                    f"the warehouse {path} is locked by another process{_lock_holder(text)}: another run "
+                    f"(`make run`, a Dagster job) or a DuckDB shell holds it{waited}; wait for it to finish or "
+                    "stop it, then run again"
                 ) from None
-            time.sleep(delay)
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0.05)))
             delay = min(delay * 2, 10.0)
+
+
+def _unwritable(path: str, reason: str) -> ConfigError:
+    return ConfigError(f"FINOPS_WAREHOUSE: cannot open the warehouse {path} ({reason}): point FINOPS_WAREHOUSE at "
+                       "a file in a folder you can write to, or fix the folder's permissions")
 
 
 class WarehouseResource(dg.ConfigurableResource):

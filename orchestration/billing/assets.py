@@ -9,7 +9,12 @@ from ..resources import LandingResource, PolicyResource, WarehouseResource
 billing_periods = dg.DynamicPartitionsDefinition(name="billing_period")
 
 BILLING_LINE_ITEMS = dg.AssetKey(["raw", "billing_line_items"])
-CHECK_NAMES = ["landing_reconciles", "no_duplicate_line_items", "required_columns_not_null"]
+# what each blocking check promises, shown beside it in the Dagster UI
+CHECK_NAMES = {
+    "landing_reconciles": "Billed cost in the landing files = canonical + quarantine, to the cent, per billing account.",
+    "no_duplicate_line_items": "No line item id appears twice for the same charge period (a re-delivery never adds on top).",
+    "required_columns_not_null": "BilledCost, EffectiveCost, ChargePeriodStart and BillingAccountId are filled on every canonical row.",
+}
 
 
 @dg.asset(
@@ -23,7 +28,8 @@ CHECK_NAMES = ["landing_reconciles", "no_duplicate_line_items", "required_column
         "in landing/billing. One partition per billing period; a re-delivered period replaces the "
         "old one for its accounts in one transaction. Bad rows go to raw.billing_quarantine."
     ),
-    check_specs=[dg.AssetCheckSpec(name, asset=BILLING_LINE_ITEMS, blocking=True) for name in CHECK_NAMES],
+    check_specs=[dg.AssetCheckSpec(name, asset=BILLING_LINE_ITEMS, blocking=True, description=text)
+                 for name, text in CHECK_NAMES.items()],
 )
 def billing_line_items(
     context: dg.AssetExecutionContext,
@@ -36,9 +42,11 @@ def billing_line_items(
     with warehouse.connect() as con:
         result = ingest_billing_period(con, landing.uri, period, tagging, log=context.log.info)
         checks = billing_checks(con, period)
+    # files, rows and seconds were logged by the ingest; the money, and what the checks found
     context.log.info(
-        f"{period}: {result.rows_loaded:,} line items, {result.rows_quarantined:,} quarantined, "
-        f"billed {result.billed_cost} in {result.seconds:.1f}s"
+        f"{period}: billed {result.billed_cost} (landing files state {result.landing_billed_cost}) for "
+        f"{len(result.accounts)} account(s); checks: "
+        + ", ".join(f"{c.name} {'passed' if c.passed else 'FAILED'}" for c in checks)
     )
     return dg.MaterializeResult(
         metadata={
@@ -48,6 +56,7 @@ def billing_line_items(
             "billed_cost_usd": float(result.billed_cost or 0),
             "landing_billed_cost_usd": float(result.landing_billed_cost or 0),
             "accounts": ", ".join(result.accounts),
+            "files_read": len(result.files_loaded),
             "files_loaded": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in result.files_loaded) or "none"),
             "files_superseded": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in result.files_superseded) or "none"),
             "seconds": round(result.seconds, 2),

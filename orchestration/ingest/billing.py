@@ -111,12 +111,17 @@ def source_spec(con, files: LandingFile | list[LandingFile], policy: TaggingPoli
     except IngestError:
         raise
     except Exception as exc:  # DuckDB's own error types: a broken file
-        raise BadFileError(", ".join(f.uri for f in files), _short(exc)) from None
+        raise BadFileError(", ".join(f.uri for f in files), _short(exc, paths)) from None
     return fmt, spec, header
 
 
-def _short(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:400]
+def _short(exc: Exception, paths=()) -> str:
+    """The first line of a library's error, without the (local, maybe cached) path it repeats:
+    the message names the landing file already."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for p in paths:
+        text = text.replace(f': "{p}"', "").replace(f": {p}", "").replace(f'"{p}"', "the file").replace(p, "the file")
+    return text[:400]
 
 
 def probe_file(con, f: LandingFile, policy: TaggingPolicy) -> FileProbe:
@@ -140,7 +145,11 @@ def probe_file(con, f: LandingFile, policy: TaggingPolicy) -> FileProbe:
     except IngestError as exc:
         return FileProbe(f, "unknown", _period_from_path(f.uri), error=str(exc))
     except Exception as exc:
-        return FileProbe(f, "unknown", _period_from_path(f.uri), error=f"{f.uri}: {_short(exc)}")
+        try:
+            paths = [local_path(f)]  # the file itself, or its cached copy (already fetched)
+        except IngestError:
+            paths = []
+        return FileProbe(f, "unknown", _period_from_path(f.uri), error=str(BadFileError(f.uri, _short(exc, paths))))
 
 
 _PATH_PERIOD = [
@@ -236,8 +245,8 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
     bad = [p for p in probes if p.error and p.home_period == period]
     if bad:
         raise PeriodFailed(
-            f"billing period {period}: {len(bad)} file(s) cannot be read, the period keeps its "
-            "previous data until they are fixed or removed: " + "; ".join(p.error for p in bad)
+            f"billing period {period} keeps its previous data because {len(bad)} file(s) cannot be read: "
+            + " | ".join(p.error for p in bad)
         )
     choice = choose_deliveries(probes)
     accounts_by_delivery: dict[str, list[str]] = defaultdict(list)
@@ -270,6 +279,7 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                 batches[(probe_by_uri[f.uri].source_format, probe_by_uri[f.uri].columns,
                          "" if parquet else f.uri)].append(f)
             for batch in batches.values():
+                batch_started = time.monotonic()
                 log(f"loading {len(batch)} file(s) of {key} ({probe_by_uri[batch[0].uri].source_format}) for {period}, "
                     f"accounts {', '.join(a or '(empty)' for a in accounts)}")
                 _, spec, _ = source_spec(con, batch, policy, rejects="_load_rej")
@@ -285,12 +295,13 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                 expected = sum(g.rows for f in batch for g in probe_by_uri[f.uri].groups
                                if (g.period or probe_by_uri[f.uri].home_period) == period and g.account in accounts)
                 # a second pass for the quarantine only when the probe saw rows that did not load
+                rejected = 0
                 if inserted < expected:
-                    con.execute(f"""
+                    rejected = con.execute(f"""
                         INSERT INTO {QUARANTINE}
                         SELECT x_billing_period, COALESCE(BillingAccountId, ''), x_source_file, x_source_format, x_source_row,
                                _reject_column, _reject_reason, _reject_value, _landing_billed_cost, x_ingested_at
-                        FROM ({sql}) WHERE _reject_reason IS NOT NULL AND {where}""")
+                        FROM ({sql}) WHERE _reject_reason IS NOT NULL AND {where}""").fetchone()[0]
                 uri_of = {local_path(f): f for f in batch}
                 quarantined = []
                 for path, line, col, etype, raw, msg in parse_rejects:
@@ -301,6 +312,8 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                 if quarantined:
                     con.executemany(
                         f"INSERT INTO {QUARANTINE} VALUES (?, '', ?, ?, ?, ?, ?, ?, NULL, CAST(? AS TIMESTAMP))", quarantined)
+                log(f"  read {len(batch)} file(s): {inserted:,} rows loaded, {rejected + len(quarantined):,} "
+                    f"quarantined, in {time.monotonic() - batch_started:.1f}s")
                 for f in batch:
                     probe = probe_by_uri[f.uri]
                     loaded_files.append(f.uri)

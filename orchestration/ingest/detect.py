@@ -54,9 +54,9 @@ def read_header(path: str, name: str) -> FileHeader:
         with raw:
             first = raw.readline(1 << 24)
     except (OSError, EOFError, zlib.error) as exc:
-        raise BadFileError(name, f"cannot decompress: {exc}") from None
+        raise BadFileError(name, f"cannot decompress (a truncated or damaged gzip file: {exc})") from None
     if first.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise BadFileError(name, "the file is UTF-16 encoded; export it as UTF-8 CSV")
+        raise BadFileError(name, "the file is UTF-16 encoded", fix="export it again as UTF-8 CSV")
     text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
     if not text.strip():
         raise BadFileError(name, "the first line is empty: no CSV header")
@@ -85,6 +85,7 @@ def detect_billing_format(columns: tuple[str, ...], name: str) -> str:
         name,
         "not a billing export this pipeline knows: expected CUR 2.0 (line_item_unblended_cost), "
         "legacy CUR (lineItem/UnblendedCost) or FOCUS (BilledCost) columns",
+        fix="move it out of billing/, or export it again in one of these formats",
     )
 
 

@@ -72,17 +72,23 @@ def _reader_for(spec: RawTable, f: LandingFile) -> Reader | None:
     return None
 
 
-def load_raw_table(con, landing: str, spec: RawTable, log=print) -> FolderLoad:
+def load_raw_table(con, landing: str, spec: RawTable, log=print, warn=None) -> FolderLoad:
+    """`log` gets the progress (a line per file with its rows and seconds, then the totals);
+    `warn` (default: `log`) gets one line per file that cannot be read, saying what to do."""
+    warn = warn or log
     started = time.monotonic()
     files = [f for f in list_files(landing, spec.folder) if _reader_for(spec, f)]
     goods, rejects, bad = [], [], []
     for i, f in enumerate(files, 1):
-        log(f"[{i}/{len(files)}] reading {f.uri}")
+        file_started = time.monotonic()
         try:
             good, rej = _reader_for(spec, f)(local_path(f), f.uri)
         except IngestError as exc:
             bad.append((spec.table, f.uri, str(exc)))
+            warn(f"raw.{spec.table} is loaded without an unreadable file: {exc} (listed in {FILE_ERRORS})")
             continue
+        log(f"[{i}/{len(files)}] {f.uri}: {good.num_rows:,} rows, {rej.num_rows:,} rejected, "
+            f"in {time.monotonic() - file_started:.1f}s")
         goods.append(good)
         rejects.append(rej)
     good = pa.concat_tables(goods) if goods else spec.schema.empty_table()
@@ -105,4 +111,7 @@ def load_raw_table(con, landing: str, spec: RawTable, log=print) -> FolderLoad:
     finally:
         con.unregister("_good")
         con.unregister("_rej")
-    return FolderLoad(spec.table, len(files), good.num_rows, rej.num_rows, [b[1] for b in bad], time.monotonic() - started)
+    result = FolderLoad(spec.table, len(files), good.num_rows, rej.num_rows, [b[1] for b in bad], time.monotonic() - started)
+    log(f"raw.{spec.table}: {result.files - len(bad)} file(s) read from {spec.folder}/ ({len(bad)} unreadable), "
+        f"{result.rows:,} rows, {result.rejected:,} rejected, in {result.seconds:.1f}s")
+    return result

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..config import is_s3
+from ..config import DEFAULT_LANDING, is_s3
 from .errors import LandingError
 
 DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".gz", ".json", ".jsonl")
@@ -49,9 +50,59 @@ def split_s3(uri: str) -> tuple[str, str]:
 def s3_client():
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 
-    # Standard retry mode: exponential backoff on throttling and 5xx, as AWS recommends.
-    return boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+    # Standard retry mode: exponential backoff on throttling and 5xx, as AWS recommends
+    # (AWS_MAX_ATTEMPTS, boto3's own setting, overrides the number of attempts).
+    retries = {"mode": "standard"} if os.environ.get("AWS_MAX_ATTEMPTS") else {"mode": "standard", "max_attempts": 5}
+    try:
+        return boto3.client("s3", config=Config(retries=retries))
+    except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+        raise s3_error(exc, "s3://") from None
+
+
+_REJECTED_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
+                         "TokenRefreshRequired", "AuthorizationHeaderMalformed"}
+
+
+def s3_error(exc: Exception, uri: str, setting: str = "FINOPS_LANDING", need: str = "s3:ListBucket and s3:GetObject") -> LandingError:
+    """One actionable sentence for what boto3 raised on `uri`. Never includes credentials:
+    botocore's messages name the variables and profiles, never their values."""
+    from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError,
+                                     PartialCredentialsError, ProfileNotFound)
+
+    if isinstance(exc, NoCredentialsError):
+        return LandingError(f"no AWS credentials found for {uri}: set AWS_PROFILE or "
+                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an instance role")
+    if isinstance(exc, PartialCredentialsError):
+        return LandingError(f"incomplete AWS credentials for {uri} ({exc}): set both AWS_ACCESS_KEY_ID and "
+                            "AWS_SECRET_ACCESS_KEY, or use AWS_PROFILE")
+    if isinstance(exc, ProfileNotFound):
+        return LandingError(f"AWS_PROFILE={os.environ.get('AWS_PROFILE', '')} is not a profile in your AWS config "
+                            "(~/.aws/config, ~/.aws/credentials): fix AWS_PROFILE, or add the profile with `aws configure`")
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        endpoint = str(getattr(exc, "kwargs", {}).get("endpoint_url", "the S3 endpoint"))
+        endpoint = re.sub(r"//[^/@]*@", "//", endpoint)  # never a user:password written into the URL
+        return LandingError(f"cannot reach S3 at {endpoint} for {uri}: check the network connection, and "
+                            "AWS_ENDPOINT_URL_S3 if you set one")
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        on_object = getattr(exc, "operation_name", "") in ("HeadObject", "GetObject")
+        if code == "NoSuchBucket" or (code == "404" and not on_object):
+            return LandingError(f"the bucket {split_s3(uri)[0]!r} of {setting}={uri} does not exist: fix {setting}, "
+                                "or create the bucket")
+        if code in ("NoSuchKey", "404"):
+            return LandingError(f"{uri} disappeared while it was being read (replaced by a new delivery?): run again")
+        if code in ("AccessDenied", "403", "AllAccessDisabled"):
+            return LandingError(f"access denied to {uri}: grant {need} on it to the credentials boto3 uses "
+                                f"(AWS_PROFILE, environment or role), or fix {setting}")
+        if code in _REJECTED_CREDENTIALS:
+            return LandingError(f"S3 rejected the AWS credentials for {uri} ({code}): check AWS_PROFILE or "
+                                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or refresh an expired session")
+        return LandingError(f"S3 refused a request on {uri} ({code}: {error.get('Message', '')}): "
+                            f"check {setting} and the bucket's permissions")
+    return LandingError(f"cannot read {uri} from S3 ({exc}): check the network, AWS_ENDPOINT_URL_S3 and {setting}")
 
 
 def list_files(root: str, subdir: str) -> list[LandingFile]:
@@ -59,11 +110,7 @@ def list_files(root: str, subdir: str) -> list[LandingFile]:
     if is_s3(root):
         return _list_s3(root.rstrip("/") + "/" + subdir.strip("/") + "/")
     base = Path(root) / subdir
-    if not Path(root).exists():
-        raise LandingError(
-            f"landing folder {root} does not exist; create it, or unset FINOPS_LANDING "
-            "to use the bundled sample"
-        )
+    check_location(root)
     if not base.exists():
         return []
     files = []
@@ -78,8 +125,38 @@ def list_files(root: str, subdir: str) -> list[LandingFile]:
     return sorted(files, key=lambda f: f.uri)
 
 
+def check_location(root: str, setting: str = "FINOPS_LANDING", listing_required: bool = True) -> None:
+    """Fail fast with what to do when the landing location cannot be read: a local folder that
+    does not exist, or an S3 prefix that cannot be listed (credentials, bucket, permissions).
+    With `listing_required=False` (a write-only destination such as the exports) a denied
+    listing is accepted: credentials, endpoint and bucket are still checked."""
+    if is_s3(root):
+        bucket, prefix = split_s3(root.rstrip("/") + "/")
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            s3_client().list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+        except ClientError as exc:
+            if not listing_required and exc.response.get("Error", {}).get("Code") in ("AccessDenied", "403"):
+                return
+            raise s3_error(exc, root, setting) from None
+        except BotoCoreError as exc:
+            raise s3_error(exc, root, setting) from None
+        return
+    path = Path(root)
+    if not path.exists():
+        if path == DEFAULT_LANDING:
+            raise LandingError(f"the sample landing folder {root} does not exist yet: run `make run` once to "
+                               "generate it, or set FINOPS_LANDING to your own landing folder")
+        raise LandingError(f"{setting}={root} does not exist: fix the path, create the folder (with billing/ "
+                           f"inside), or unset {setting} to use the bundled sample")
+    if not path.is_dir():
+        raise LandingError(f"{setting}={root} is a file, not a folder: point {setting} at the folder that holds "
+                           "billing/, utilization/, jobs/ ...")
+
+
 def _list_s3(prefix_uri: str) -> list[LandingFile]:
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, prefix = split_s3(prefix_uri)
     client = s3_client()
@@ -93,23 +170,8 @@ def _list_s3(prefix_uri: str) -> list[LandingFile]:
                 files.append(LandingFile(
                     f"s3://{bucket}/{obj['Key']}", int(obj["Size"]), modified, obj["ETag"].strip('"'),
                 ))
-    except NoCredentialsError:
-        raise LandingError(
-            f"no AWS credentials to list {prefix_uri}; configure boto3 (AWS_PROFILE, "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an instance role)"
-        ) from None
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "NoSuchBucket":
-            raise LandingError(f"bucket {bucket!r} does not exist; check FINOPS_LANDING") from None
-        if code in ("AccessDenied", "403"):
-            raise LandingError(
-                f"access denied listing {prefix_uri}; grant s3:ListBucket and s3:GetObject to "
-                "the credentials boto3 uses"
-            ) from None
-        raise LandingError(f"cannot list {prefix_uri}: {code or exc}") from None
-    except BotoCoreError as exc:
-        raise LandingError(f"cannot reach S3 to list {prefix_uri}: {exc}") from None
+    except (BotoCoreError, ClientError) as exc:
+        raise s3_error(exc, prefix_uri) from None
     return sorted(files, key=lambda f: f.uri)
 
 
@@ -134,7 +196,7 @@ def local_path(file: LandingFile) -> str:
         try:
             s3_client().download_file(bucket, key, str(tmp))
         except (ClientError, BotoCoreError) as exc:
-            raise LandingError(f"cannot download {file.uri}: {exc}") from None
+            raise s3_error(exc, file.uri) from None
         os.replace(tmp, target)
     return str(target)
 

@@ -5,6 +5,7 @@ that prove nothing was lost on the way."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -43,6 +44,7 @@ def probe_all(con, files: list[LandingFile], policy: TaggingPolicy, *, cache: bo
         _ensure_probe_cache(con)
         cached = {r[0]: r for r in con.execute(f"SELECT * FROM {PROBES}").fetchall()}
     out = []
+    started, probed = time.monotonic(), 0
     for i, f in enumerate(files, 1):
         row = cached.get(f.uri)
         if row and row[1] == f.signature:
@@ -51,6 +53,7 @@ def probe_all(con, files: list[LandingFile], policy: TaggingPolicy, *, cache: bo
             continue
         log(f"probing [{i}/{len(files)}] {f.uri}")
         p = probe_file(con, f, policy)
+        probed += 1
         out.append(p)
         if cache:
             groups = json.dumps([[g.period, g.account, g.rows, str(g.landing_billed_cost) if g.landing_billed_cost is not None else None] for g in p.groups])
@@ -59,6 +62,9 @@ def probe_all(con, files: list[LandingFile], policy: TaggingPolicy, *, cache: bo
     if cache:
         live = [f.uri for f in files]
         con.execute(f"DELETE FROM {PROBES} WHERE NOT list_contains(?, uri)", [live])
+    if files:
+        log(f"probed {probed} new or changed file(s) of {len(files)} ({sum(1 for p in out if p.error)} unreadable), "
+            f"{sum(g.rows for p in out for g in p.groups):,} rows, in {time.monotonic() - started:.1f}s")
     return out
 
 
@@ -83,7 +89,10 @@ def ingest_billing_period(con, landing: str, period: str, policy: TaggingPolicy,
     files = scan_billing(landing)
     log(f"{len(files)} billing files in {landing}/billing")
     probes = probe_all(con, files, policy, log=log)
-    return load_period(con, period, probes, policy, log=log)
+    result = load_period(con, period, probes, policy, log=log)
+    log(f"billing period {period}: {len(result.files_loaded)} file(s) read, {result.rows_loaded:,} rows loaded, "
+        f"{result.rows_quarantined:,} quarantined, in {result.seconds:.1f}s")
+    return result
 
 
 @dataclass

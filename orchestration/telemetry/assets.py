@@ -20,7 +20,7 @@ def _raw_table_asset(spec: RawTable) -> dg.AssetsDefinition:
     )
     def _load(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
         with warehouse.connect() as con:
-            result = load_raw_table(con, landing.uri, spec, log=context.log.info)
+            result = load_raw_table(con, landing.uri, spec, log=context.log.info, warn=context.log.warning)
         return dg.MaterializeResult(
             metadata={"files": result.files, "rows": result.rows, "rows_rejected": result.rejected,
                       "seconds": round(result.seconds, 2)},
