@@ -50,6 +50,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--workdir", default=os.environ.get("FINOPS_BENCH_DIR", str(Path(tempfile.gettempdir()) / "finops-bench")))
     ap.add_argument("--memory-limit", default="4GB")
+    ap.add_argument("--skip-baseline", action="store_true", help="skip DuckDB's own copy (the yardstick)")
+    ap.add_argument("--skip-nightly", action="store_true", help="skip the incremental nightly run")
     args = ap.parse_args()
     scale = max(1, round(args.rows / CUR2_ROWS_PER_SCALE))
     work = Path(args.workdir)
@@ -65,17 +67,18 @@ def main() -> None:
     parquet = [f.uri for f in files]
     rows = json.loads((landing / ".complete").read_text())["rows"]
 
-    # DuckDB's own copy of the same files: the yardstick
-    base_db = work / "baseline.duckdb"
-    base_db.unlink(missing_ok=True)
-    con = duckdb.connect(str(base_db))
-    con.execute(f"SET memory_limit = '{args.memory_limit}'")
-    t = time.monotonic()
-    con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [parquet])
-    copy_s = time.monotonic() - t
-    con.close()
-    base_db.unlink(missing_ok=True)
-    print(f"duckdb CTAS read_parquet: {copy_s:.1f}s", flush=True)
+    copy_s = None
+    if not args.skip_baseline:  # DuckDB's own copy of the same files: the yardstick
+        base_db = work / "baseline.duckdb"
+        base_db.unlink(missing_ok=True)
+        con = duckdb.connect(str(base_db))
+        con.execute(f"SET memory_limit = '{args.memory_limit}'")
+        t = time.monotonic()
+        con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [parquet])
+        copy_s = time.monotonic() - t
+        con.close()
+        base_db.unlink(missing_ok=True)
+        print(f"duckdb CTAS read_parquet: {copy_s:.1f}s", flush=True)
 
     # Our ingest: probe every file, then replace each billing period
     tagging = load_policy(DEFAULT_POLICY).tagging
@@ -111,43 +114,47 @@ def main() -> None:
     print(f"dbt build: {dbt_s:.1f}s", flush=True)
     full_s = ingest_s + dbt_s
 
-    # The nightly run: one more day lands; only what the sensor sees as changed is re-ingested.
-    nightly = work / "landing-nightly"
-    shutil.rmtree(nightly, ignore_errors=True)
-    shutil.copytree(landing, nightly, copy_function=os.link)  # hard links: the files are not copied
-    cursor, _ = changed_periods({}, scan_billing(str(nightly)), tagging)
-    added = land_next_day(nightly)
-    print(f"landed one more day: {added:,} line items in the latest period's last part file", flush=True)
-    t = time.monotonic()
-    files = scan_billing(str(nightly))
-    _, touched = changed_periods(cursor, files, tagging)
-    con = duckdb.connect(str(wh))
-    con.execute(f"SET memory_limit = '{args.memory_limit}'")
-    con.execute("SET TimeZone = 'UTC'")
-    probes = probe_all(con, files, tagging, log=lambda m: None)
-    for period in sorted(touched):
-        r = load_period(con, period, probes, tagging, log=lambda m: None)
-        print(f"  re-ingested {period}: {r.rows_loaded:,} rows in {r.seconds:.1f}s", flush=True)
-    con.close()
-    nightly_ingest_s = time.monotonic() - t
-    nightly_dbt_s = dbt_build(env)
-    nightly_s = nightly_ingest_s + nightly_dbt_s
-    print(f"nightly: ingest {nightly_ingest_s:.1f}s (periods {', '.join(sorted(touched))}), dbt build {nightly_dbt_s:.1f}s",
-          flush=True)
-    shutil.rmtree(nightly, ignore_errors=True)
+    if not args.skip_nightly:
+        # The nightly run: one more day lands; only what the sensor sees as changed is re-ingested.
+        nightly = work / "landing-nightly"
+        shutil.rmtree(nightly, ignore_errors=True)
+        shutil.copytree(landing, nightly, copy_function=os.link)  # hard links: the files are not copied
+        cursor, _ = changed_periods({}, scan_billing(str(nightly)), tagging)
+        added = land_next_day(nightly)
+        print(f"landed one more day: {added:,} line items in the latest period's last part file", flush=True)
+        t = time.monotonic()
+        files = scan_billing(str(nightly))
+        _, touched = changed_periods(cursor, files, tagging)
+        con = duckdb.connect(str(wh))
+        con.execute(f"SET memory_limit = '{args.memory_limit}'")
+        con.execute("SET TimeZone = 'UTC'")
+        probes = probe_all(con, files, tagging, log=lambda m: None)
+        for period in sorted(touched):
+            r = load_period(con, period, probes, tagging, log=lambda m: None)
+            print(f"  re-ingested {period}: {r.rows_loaded:,} rows in {r.seconds:.1f}s", flush=True)
+        con.close()
+        nightly_ingest_s = time.monotonic() - t
+        nightly_dbt_s = dbt_build(env)
+        nightly_s = nightly_ingest_s + nightly_dbt_s
+        print(f"nightly: ingest {nightly_ingest_s:.1f}s (periods {', '.join(sorted(touched))}), dbt build {nightly_dbt_s:.1f}s",
+              flush=True)
+        shutil.rmtree(nightly, ignore_errors=True)
     print(f"rows={rows}")
     print(f"ingest_s={ingest_s:.2f}")
-    print(f"duckdb_copy_s={copy_s:.2f}")
+    if copy_s is not None:
+        print(f"duckdb_copy_s={copy_s:.2f}")
     print(f"dbt_build_s={dbt_s:.2f}")
     print(f"ingest_rows_per_s={rows / ingest_s:.0f}")
-    print(f"ingest_vs_duckdb_copy={copy_s / ingest_s:.2f}")
+    if copy_s is not None:
+        print(f"ingest_vs_duckdb_copy={copy_s / ingest_s:.2f}")
     print(f"ingest_peak_rss_mb={ingest_rss:.0f}")
     print(f"dbt_peak_rss_mb={peak_rss_mb(resource.RUSAGE_CHILDREN):.0f}")
     print(f"peak_rss_mb={max(peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)):.0f}")
     print(f"full_run_s={full_s:.2f}")
-    print(f"nightly_ingest_s={nightly_ingest_s:.2f}")
-    print(f"nightly_dbt_build_s={nightly_dbt_s:.2f}")
-    print(f"incremental_vs_full={nightly_s / full_s:.2f}")
+    if not args.skip_nightly:
+        print(f"nightly_ingest_s={nightly_ingest_s:.2f}")
+        print(f"nightly_dbt_build_s={nightly_dbt_s:.2f}")
+        print(f"incremental_vs_full={nightly_s / full_s:.2f}")
     if rows >= 100_000_000:
         print(f"rows_100m_s={full_s:.0f}")
 
