@@ -1,6 +1,8 @@
 -- Allocation loses and invents nothing: for every billed GPU resource and month, training-job +
 -- inference + idle + unattributed cost equals the GPU usage line items' cost, to the cent, both
 -- billed and amortised. Returns the resources that do not reconcile.
+-- Shown in Dagster as a check on the allocation (it reads two models).
+{{ config(meta={'dagster': {'ref': {'name': 'int_resource_hours_allocated'}}}) }}
 with billed as (
 
     select resource_id, billing_period, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost
