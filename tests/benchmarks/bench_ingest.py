@@ -53,16 +53,21 @@ def main() -> None:
     ap.add_argument("--skip-baseline", action="store_true", help="skip DuckDB's own copy (the yardstick)")
     ap.add_argument("--skip-nightly", action="store_true", help="skip the incremental nightly run")
     args = ap.parse_args()
-    scale = max(1, round(args.rows / CUR2_ROWS_PER_SCALE))
+    # Past 10 M the landing is several payer accounts' CUR 2.0 exports, each a re-keyed copy of
+    # one generated 10 M organisation (generating 100 M line items one by one takes an hour).
+    copies = max(1, -(-args.rows // 10_000_000)) if args.rows > 20_000_000 else 1
+    scale = max(1, round(args.rows / copies / CUR2_ROWS_PER_SCALE))
     work = Path(args.workdir)
     landing = work / f"landing-scale{scale}"
     if not (landing / ".complete").exists():
         shutil.rmtree(landing, ignore_errors=True)
         t = time.monotonic()
-        print(f"generating ~{args.rows:,} CUR 2.0 line items (scale {scale}) in {landing} ...", flush=True)
+        print(f"generating ~{args.rows // copies:,} CUR 2.0 line items (scale {scale}) in {landing} ...", flush=True)
         s = generate(landing, seed=11, scale=scale, log=lambda m: None, formats=("cur2",), workloads=False)
         (landing / ".complete").write_text(json.dumps({"rows": s["rows"]}))
         print(f"  generated {s['rows']:,} rows in {time.monotonic() - t:.0f}s", flush=True)
+    if copies > 1:
+        landing = replicate_accounts(landing, work / f"landing-scale{scale}x{copies}", copies)
     files = scan_billing(str(landing))
     parquet = [f.uri for f in files]
     rows = json.loads((landing / ".complete").read_text())["rows"]
@@ -157,6 +162,44 @@ def main() -> None:
         print(f"incremental_vs_full={nightly_s / full_s:.2f}")
     if rows >= 100_000_000:
         print(f"rows_100m_s={full_s:.0f}")
+
+
+def replicate_accounts(base: Path, dest: Path, copies: int) -> Path:
+    """`copies` CUR 2.0 exports under one landing: the base export as is (hard links) and
+    copies-1 more, each as another payer account would deliver it (its own export folder and
+    manifest, payer account, line item ids and resource ids re-keyed)."""
+    if (dest / ".complete").exists():
+        return dest
+    shutil.rmtree(dest, ignore_errors=True)
+    t = time.monotonic()
+    shutil.copytree(base, dest, copy_function=os.link)
+    (dest / ".complete").unlink()  # a hard link to the base's marker: written fresh below
+    rows = json.loads((base / ".complete").read_text())["rows"]
+    exports = [p for p in (base / "billing" / "cur2").iterdir() if p.is_dir()]
+    con = duckdb.connect()
+    for k in range(1, copies):
+        for export in exports:
+            name = f"{export.name}-payer{k}"
+            for src in sorted(export.rglob("*")):
+                if not src.is_file():
+                    continue
+                rel = str(src.relative_to(export)).replace(export.name, name)
+                out = dest / "billing" / "cur2" / name / rel
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if src.suffix == ".json":  # the manifest lists its data files by path
+                    out.write_text(src.read_text().replace(f"/{export.name}/", f"/{name}/").replace(f"{export.name}-0", f"{name}-0"))
+                    continue
+                con.execute(f"""
+                    COPY (SELECT * REPLACE (
+                              lpad(CAST(CAST(bill_payer_account_id AS BIGINT) + {k} AS VARCHAR), 12, '0') AS bill_payer_account_id,
+                              identity_line_item_id || '-p{k}' AS identity_line_item_id,
+                              CASE WHEN line_item_resource_id <> '' THEN line_item_resource_id || '-p{k}' END AS line_item_resource_id)
+                          FROM read_parquet('{str(src).replace("'", "''")}'))
+                    TO '{str(out).replace("'", "''")}' (FORMAT parquet, COMPRESSION snappy)""")
+        print(f"  payer account copy {k}/{copies - 1} written ({time.monotonic() - t:.0f}s)", flush=True)
+    con.close()
+    (dest / ".complete").write_text(json.dumps({"rows": rows * copies}))
+    return dest
 
 
 def dbt_build(env: dict) -> float:
