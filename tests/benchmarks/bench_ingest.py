@@ -203,9 +203,12 @@ def replicate_accounts(base: Path, dest: Path, copies: int) -> Path:
 
 
 def dbt_build(env: dict) -> float:
+    # dbt's target/ and logs/ in the bench's workdir: a dev's own dbt runs in the project are left alone
+    work = Path(env["FINOPS_WAREHOUSE"]).parent
     t = time.monotonic()
     subprocess.run([DBT_EXECUTABLE, "build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                    str(DBT_PROJECT_DIR), "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY))),
+                    str(DBT_PROJECT_DIR), "--target-path", str(work / "dbt_target"), "--log-path", str(work / "dbt_logs"),
+                    "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY))),
                     "--exclude", "source:ml+"],  # models that read ML outputs: benchmarked in bench_ml.py
                    check=True, env=env, cwd=DBT_PROJECT_DIR)
     return time.monotonic() - t
