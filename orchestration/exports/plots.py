@@ -87,7 +87,7 @@ def savings_by_category_figure(recs: pd.DataFrame) -> Figure:
     ax.set_xlabel("estimated savings, $ per month")
     ax.set_ylabel("recommendation category")
     savings = agg.loc[~agg["at_risk"], "monthly_usd"].sum()
-    ax.set_title(f"Estimated monthly savings by recommendation category: {dollars(savings)}/mo "
+    ax.set_title(f"Estimated monthly savings by recommendation category\n{dollars(savings)}/mo "
                  f"across {int(agg.loc[~agg['at_risk'], 'recommendations'].sum())} recommendations")
     handles = [Patch(color="tab:green", label="savings if applied")]
     if agg["at_risk"].any():
