@@ -14,6 +14,7 @@ restatement) and FOCUS exports dropped as new files.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections import defaultdict
@@ -21,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..policy import TaggingPolicy
-from .canonical import CANONICAL_NAMES, SourceSpec, canonical_select, ddl, probe_select, register_gpu_catalog
+from .canonical import CANONICAL_COLUMNS, CANONICAL_NAMES, SourceSpec, canonical_select, ddl, probe_select, register_gpu_catalog
 from .cur import cur2_source, cur_legacy_source
-from .detect import CUR2, CUR_LEGACY, FOCUS, FOCUS_CONTRACT_COMMITMENT, FileHeader, detect_billing_format, read_header
+from .detect import CUR2, CUR_LEGACY, FOCUS, FOCUS_CONTRACT_COMMITMENT, FileHeader, check_columns, detect_billing_format, read_header
 from .errors import BadFileError, IngestError
 from .focus import focus_source
 from .landing import LandingFile, local_path
-from .sqlutil import literal
+from .sqlutil import ident, literal
 
 LINE_ITEMS = "raw.billing_line_items"
 QUARANTINE = "raw.billing_quarantine"
@@ -72,12 +73,16 @@ class FileProbe:
 
     @property
     def periods(self) -> set[str]:
+        if self.error:  # an unreadable file names its period by its path: that period fails, visibly
+            return {self.home_period} if self.home_period else set()
         return {g.period or self.home_period for g in self.groups if (g.period or self.home_period)}
 
 
 def ensure_tables(con) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(ddl(LINE_ITEMS))
+    for name, typ in CANONICAL_COLUMNS:  # a warehouse from before a column was added gets it
+        con.execute(f"ALTER TABLE {LINE_ITEMS} ADD COLUMN IF NOT EXISTS {ident(name)} {typ}")
     con.execute(f"""
         CREATE TABLE IF NOT EXISTS {QUARANTINE} (
           billing_period VARCHAR, billing_account_id VARCHAR, source_file VARCHAR,
@@ -105,6 +110,7 @@ def source_spec(con, files: LandingFile | list[LandingFile], policy: TaggingPoli
     fmt = detect_billing_format(header.columns, files[0].uri)
     if fmt == FOCUS_CONTRACT_COMMITMENT:
         return fmt, None, header
+    check_columns(fmt, header, files[0].uri)
     builder = {CUR2: cur2_source, CUR_LEGACY: cur_legacy_source, FOCUS: focus_source}[fmt]
     try:
         spec = builder(con, paths, header, rejects, with_tags)
@@ -234,6 +240,30 @@ class PeriodLoad:
     seconds: float
 
 
+def identical_copies(files: list[LandingFile], probe_by_uri: dict[str, FileProbe]) -> dict[str, str]:
+    """uri -> the uri it is a byte-for-byte copy of, among files of one delivery (sorted: the
+    first of the copies stays). Only files of the same size and the same rows and cost per period
+    and account are read to compare, so a delivery of distinct parts costs nothing here."""
+    shapes: dict[tuple, list[LandingFile]] = defaultdict(list)
+    for f in files:
+        groups = tuple((g.period, g.account, g.rows, str(g.landing_billed_cost)) for g in probe_by_uri[f.uri].groups)
+        shapes[(f.size, groups)].append(f)
+    copies: dict[str, str] = {}
+    for same in shapes.values():
+        if len(same) < 2:
+            continue
+        first_of: dict[str, str] = {}
+        for f in same:
+            digest = hashlib.sha256()
+            with open(local_path(f), "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            copies_of = first_of.setdefault(digest.hexdigest(), f.uri)
+            if copies_of != f.uri:
+                copies[f.uri] = copies_of
+    return copies
+
+
 class PeriodFailed(IngestError):
     """A file of this billing period is unreadable: the period keeps its previous data."""
 
@@ -271,6 +301,17 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                 if any((g.period or probe_by_uri[f.uri].home_period) == period and g.account in accounts
                        for g in probe_by_uri[f.uri].groups)
             ]
+            # a part file copied under another part number holds the same rows twice: load it once
+            copies = identical_copies(relevant, probe_by_uri)
+            for f in relevant:
+                if f.uri in copies:
+                    probe = probe_by_uri[f.uri]
+                    file_log += [(period, g.account, f.uri, probe.source_format, f.size, _delivered_at(f), key, "duplicate",
+                                  copies[f.uri], g.rows, g.landing_billed_cost,
+                                  f"the same bytes as {copies[f.uri]}: not loaded twice")
+                                 for g in probe.groups
+                                 if (g.period or probe.home_period) == period and g.account in accounts]
+            relevant = [f for f in relevant if f.uri not in copies]
             # parquet part files with the same header are read in one scan (file_row_number keeps
             # record numbers exact); CSV files one per scan, for the same reason
             batches: dict[tuple, list[LandingFile]] = defaultdict(list)
@@ -307,7 +348,9 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                 for path, line, col, etype, raw, msg in parse_rejects:
                     f = uri_of.get(path)
                     if f is not None and probe_by_uri[f.uri].home_period == period:
-                        quarantined.append((period, f.uri, probe_by_uri[f.uri].source_format, line, col or "(row)",
+                        # DuckDB numbers CSV records with the header as 1 (quoted newlines do not
+                        # count); x_source_row numbers the data records from 1: the same numbering
+                        quarantined.append((period, f.uri, probe_by_uri[f.uri].source_format, line - 1, col or "(row)",
                                             f"CSV row cannot be parsed: {etype}: {msg}", raw, _delivered_at(f)))
                 if quarantined:
                     con.executemany(

@@ -84,6 +84,18 @@ CANONICAL_COLUMNS: list[tuple[str, str]] = [
     ("x_source_file", "VARCHAR"),
     ("x_source_row", "BIGINT"),
     ("x_ingested_at", "TIMESTAMP"),
+    # AWS split cost allocation data (EKS / ECS): set on pod and task rows only, NULL elsewhere.
+    # Pod rows bill nothing themselves (their BilledCost is the line item's own, zero); the cost
+    # they split stays on the parent instance's line, so these columns never add to the bill.
+    ("x_split_parent_resource_id", "VARCHAR"),
+    ("x_split_cost", MONEY),
+    ("x_split_unused_cost", MONEY),
+    ("x_split_net_cost", MONEY),
+    ("x_split_net_unused_cost", MONEY),
+    ("x_split_usage", QUANTITY),
+    ("x_split_usage_ratio", QUANTITY),
+    ("x_split_actual_usage", QUANTITY),
+    ("x_split_reserved_usage", QUANTITY),
     ("team", "VARCHAR"),
     ("project", "VARCHAR"),
     ("job_type", "VARCHAR"),
@@ -139,10 +151,12 @@ def quantity(expr: str) -> str:
 
 
 def timestamp(expr: str, typed: bool) -> str:
-    """Any ISO-8601 form (with `Z`, an offset or none: UTC assumed) -> naive UTC TIMESTAMP."""
-    if typed:
-        return f"CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    """Any ISO-8601 form (with `Z`, an offset or none: UTC assumed) -> naive UTC TIMESTAMP.
+    A typed (parquet) column of text is read like CSV text; COALESCE only parses the rows the
+    typed cast left NULL, so real timestamp columns cost nothing more."""
     text = f"TRIM(CAST({expr} AS VARCHAR))"
+    if typed:
+        return f"COALESCE(CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP), {timestamp(expr, False)})"
     return (
         f"CAST(COALESCE(TRY_CAST({text} AS TIMESTAMPTZ), "
         f"CAST(TRY_STRPTIME({text}, ['%Y/%m/%d %H:%M:%S', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', "
@@ -160,11 +174,17 @@ def varchar(expr: str, typed: bool) -> str:
     return f"NULLIF(CAST({expr} AS VARCHAR), '')" if typed else text(expr)
 
 
+# A billing period starts at midnight on the 1st in the biller's zone; written with an offset
+# (`2026-10-01T00:00:00+02:00`) that is up to 14 hours before the month in UTC (UTC+14 is the
+# furthest zone), so the period is the month of the start plus 14 hours.
+PERIOD_START_SLACK = "INTERVAL 14 HOUR"
+
+
 def billing_period_expr(spec: SourceSpec) -> str:
     """`YYYY-MM` of the billing period, or of the charge when the file has no billing period."""
     bps = timestamp(spec.exprs["BillingPeriodStart"], spec.typed) if "BillingPeriodStart" in spec.exprs else "NULL"
     cps = timestamp(spec.exprs["ChargePeriodStart"], spec.typed) if "ChargePeriodStart" in spec.exprs else "NULL"
-    return f"STRFTIME(COALESCE({bps}, DATE_TRUNC('month', {cps})), '%Y-%m')"
+    return f"STRFTIME(COALESCE({bps} + {PERIOD_START_SLACK}, DATE_TRUNC('month', {cps})), '%Y-%m')"
 
 
 def probe_select(spec: SourceSpec) -> str:
@@ -307,7 +327,7 @@ def canonical_select(
 WITH src AS (SELECT * FROM {spec.from_sql}),
 t AS (SELECT {', '.join(base)} FROM src)
 SELECT t.* EXCLUDE ({', '.join(c for c in _helper_columns(spec, raw) + ["_finops_path"])}),
-    COALESCE(STRFTIME(COALESCE(t.BillingPeriodStart, DATE_TRUNC('month', t.ChargePeriodStart)), '%Y-%m'),
+    COALESCE(STRFTIME(COALESCE(t.BillingPeriodStart + {PERIOD_START_SLACK}, DATE_TRUNC('month', t.ChargePeriodStart)), '%Y-%m'),
              {_per_file(files, 2)}) AS x_billing_period,
     c.gpu_count AS x_gpu_count,
     c.gpu_model AS x_gpu_model,

@@ -167,6 +167,20 @@ def _cur_exprs(col, typed: bool, product_map: str | None) -> tuple[dict[str, str
         "x_line_item_type": lit,
         "x_operation": col("line_item_operation"),
         "x_line_item_id": col("identity_line_item_id"),
+        # Split cost allocation data: pod rows (product AmazonEKS, operation EKSPod-EC2, usage
+        # types `<region>-EKS-EC2-vCPU-Hours` / `-GB-Hours`, accelerator-hours for GPU pods) carry
+        # their share in these columns; their line_item_unblended_cost is not the node's cost,
+        # which stays on the EC2 instance's own line (AWS Data Exports user guide, "Understanding
+        # split cost allocation data" and "Split line item columns").
+        "x_split_parent_resource_id": col("split_line_item_parent_resource_id"),
+        "x_split_cost": col("split_line_item_split_cost"),
+        "x_split_unused_cost": col("split_line_item_unused_cost"),
+        "x_split_net_cost": col("split_line_item_net_split_cost"),
+        "x_split_net_unused_cost": col("split_line_item_net_unused_cost"),
+        "x_split_usage": col("split_line_item_split_usage"),
+        "x_split_usage_ratio": col("split_line_item_split_usage_ratio"),
+        "x_split_actual_usage": col("split_line_item_actual_usage"),
+        "x_split_reserved_usage": col("split_line_item_reserved_usage"),
     }
     origin = {
         "BillingAccountId": "bill_payer_account_id",
@@ -253,10 +267,11 @@ def cur2_source(con, path: str | list[str], header: FileHeader, rejects: str | N
     extra_rejects: list[tuple[str, str, str, str]] = []
     if "resource_tags" in available:
         tag_map = _as_map(con, from_sql, "resource_tags", typed)
-        if not typed:
+        if tag_map != ident("resource_tags"):  # JSON text (CSV, or parquet without a MAP): it may not parse
+            tags_text = "NULLIF(TRIM(CAST(resource_tags AS VARCHAR)), '')"
             extra_rejects.append((
                 "resource_tags",
-                f"NULLIF(TRIM(resource_tags), '') IS NOT NULL AND NULLIF(TRIM(resource_tags), '') <> '{{}}' AND {tag_map} IS NULL",
+                f"{tags_text} IS NOT NULL AND {tags_text} <> '{{}}' AND {tag_map} IS NULL",
                 "resource_tags", "not a JSON object of tag keys and values",
             ))
     if "product" in available:

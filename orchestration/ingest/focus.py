@@ -9,7 +9,7 @@ tagging policy, and provider extensions (`x_*`) are searched for an instance typ
 from __future__ import annotations
 
 from .canonical import CANONICAL_NAMES, INSTANCE_TYPE_PATTERN, SourceSpec
-from .cur import csv_rows_from, parquet_from
+from .cur import _as_map, csv_rows_from, parquet_from
 from .detect import FileHeader, focus_version
 from .sqlutil import ident
 
@@ -49,12 +49,14 @@ def focus_source(con, path: str | list[str], header: FileHeader, rejects: str | 
     tag_map = None
     extra_rejects: list[tuple[str, str, str, str]] = []
     if "Tags" in present:
-        tag_map = "TRY_CAST(TRY_CAST(CAST(Tags AS VARCHAR) AS JSON) AS MAP(VARCHAR, VARCHAR))"
-        extra_rejects.append((
-            "Tags",
-            f"NULLIF(TRIM(CAST(Tags AS VARCHAR)), '') IS NOT NULL AND {tag_map} IS NULL",
-            "CAST(Tags AS VARCHAR)", "not a JSON object of tag keys and values",
-        ))
+        # JSON text in CSV; in parquet a MAP (AWS Data Exports FOCUS), a struct or JSON text
+        tag_map = _as_map(con, from_sql, "Tags", typed)
+        if tag_map != ident("Tags"):
+            extra_rejects.append((
+                "Tags",
+                f"NULLIF(TRIM(CAST(Tags AS VARCHAR)), '') IS NOT NULL AND {tag_map} IS NULL",
+                "CAST(Tags AS VARCHAR)", "not a JSON object of tag keys and values",
+            ))
     spec = SourceSpec(
         f"focus-{focus_version(tuple(cols))}", from_sql, exprs, {}, typed,
         tag_map=tag_map, extra_rejects=extra_rejects,

@@ -33,7 +33,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .lines import FLOAT, STRING, TIME, Lines
-from .world import DEFAULT_DAYS, DEFAULT_END, REGIONS, Resource, World, build_world, stable_int, training_job_arns
+from .world import (DEFAULT_DAYS, DEFAULT_END, EKS_NODE_SPECS, REGIONS, SCAD_START, Resource, World, build_world,
+                    stable_int, training_job_arns)
 
 SCHEMA = {
     "usage_account": STRING, "account_name": STRING, "payer": STRING, "payer_name": STRING,
@@ -45,6 +46,8 @@ SCHEMA = {
     "description": STRING, "sp_arn": STRING, "sp_effective": FLOAT, "sp_total": FLOAT,
     "sp_used": FLOAT, "ri_arn": STRING, "ri_effective": FLOAT, "ri_unused_recurring": FLOAT,
     "tag_ref": STRING, "line_id": FLOAT,
+    "split_parent": STRING, "split_cost": FLOAT, "split_unused": FLOAT, "split_usage": FLOAT,
+    "split_ratio": FLOAT, "split_actual": FLOAT, "split_reserved": FLOAT,
 }
 
 SP_DISCOUNT = 0.28      # Compute Savings Plan, 1 year, no upfront, on g5
@@ -88,6 +91,8 @@ class Generator:
             rix = self.index[id(r)]
             if r.kind in ("ec2", "sagemaker_training", "sagemaker_endpoint", "gce"):
                 self._instance_hours(out, r, base, active, rix)
+                if "eks" in r.notes:
+                    self._pod_split_hours(out, r, base, active, rix)
             elif r.kind == "s3":
                 self._storage_days(out, r, base, lo, hi, rix)
             elif r.kind == "transfer":
@@ -163,6 +168,58 @@ class Generator:
                     usage_type=f"{r.instance_type}", unblended_rate=cost, unblended_cost=cost,
                     pricing_term="Spot" if r.pricing == "spot" else "OnDemand",
                     description=f"{r.instance_type} running in {r.region}")
+
+    def _pod_split_hours(self, out: Lines, r: Resource, base_prefix, active: np.ndarray, rix: int) -> None:
+        """EKS split cost allocation rows as AWS writes them: per pod and hour one Usage row per
+        resource (vCPU, memory, GPU), product AmazonEKS, operation EKSPod-EC2, the pod ARN as
+        resource id and no unblended cost of its own (the node's line keeps the bill). The node's
+        amortised hourly cost is split with AWS's weights (GPU 9 : vCPU 0.9 : GiB 0.1) and the
+        capacity no pod asked for becomes unused cost, spread over the pods by their share."""
+        base, prefix = base_prefix
+        scad = int((SCAD_START - self.world.start).total_seconds() // 3600)
+        active = active[active >= scad]
+        n = len(active)
+        if n == 0:
+            return
+        eks = r.notes["eks"]
+        if r.pricing == "savings_plan":
+            amortised = round(r.hourly_price * (1 - SP_DISCOUNT), 6)
+        elif r.pricing == "reserved":
+            amortised = round(r.hourly_price * (1 - RI_DISCOUNT), 6)
+        elif r.pricing == "spot":
+            raise ValueError("EKS sample nodes are on-demand, Savings Plan or reserved")
+        else:
+            amortised = r.hourly_price
+        capacity = dict(zip(("GPU", "vCPU", "GB"), EKS_NODE_SPECS[r.instance_type]))
+        weight = {"GPU": 9.0, "vCPU": 0.9, "GB": 0.1}
+        unit = amortised / sum(weight[k] * capacity[k] for k in capacity)
+        pods = eks["pods"]
+        asked = {k: sum(p[4 + i] for p in pods) for i, k in enumerate(("GPU", "vCPU", "GB"))}
+        starts = self.hour_starts[active]
+        used_share = {"GPU": 1.0, "vCPU": 0.62, "GB": 0.81}  # what pods used of what they requested
+        for j, (namespace, workload, workload_type, pod, *req) in enumerate(pods):
+            arn = (f"arn:aws:eks:{r.region}:{r.account.account_id}:pod/{eks['cluster']}/{namespace}/{pod}/"
+                   f"{uuid.UUID(int=(stable_int(r.resource_id, pod) << 64) | stable_int(pod, r.resource_id))}")
+            ref = f"{arn}|eks"
+            self.tag_sets[ref] = {"aws_eks_cluster_name": eks["cluster"], "aws_eks_namespace": namespace,
+                                  "aws_eks_workload_name": workload, "aws_eks_workload_type": workload_type,
+                                  "aws_eks_node": r.resource_id}
+            for k, (resource, amount) in enumerate(zip(("GPU", "vCPU", "GB"), req)):
+                rate = weight[resource] * unit
+                split = amount * rate
+                unused = rate * (capacity[resource] - asked[resource]) * amount / asked[resource]
+                out.add(n, **dict(base, resource_id=arn, tag_ref=ref, instance_type=None, az=None),
+                        start=starts, end=starts + np.timedelta64(1, "h"), product_code="AmazonEKS",
+                        product_name="Amazon Elastic Kubernetes Service", product_family="Compute",
+                        operation="EKSPod-EC2", line_item_type="Usage",
+                        usage_type=f"{prefix}-EKS-EC2-{resource}-Hours", usage_amount=float(amount),
+                        unblended_rate=0.0, unblended_cost=0.0, od_rate=0.0, od_cost=0.0,
+                        pricing_term="OnDemand", pricing_unit=f"{resource}-Hours",
+                        line_id=self._ids(rix, 10 + 3 * j + k, active),
+                        description=f"EKS pod {resource}-hours on {r.instance_type}",
+                        split_parent=r.resource_id, split_cost=round(split, 10), split_unused=round(unused, 10),
+                        split_usage=float(amount), split_ratio=amount / capacity[resource],
+                        split_actual=round(amount * used_share[resource], 6), split_reserved=float(amount))
 
     def _days(self, lo: int, hi: int) -> np.ndarray:
         first = lo + (-(lo + self.world.start.hour) % 24)
@@ -313,7 +370,9 @@ def _map_column(refs: pa.DictionaryArray, per_ref: dict[str, dict[str, str]]) ->
 def cur2_table(gen: Generator, lines: Lines, billing_start: datetime, billing_end: datetime) -> pa.Table:
     n = lines.n
     c = lines.column
-    user_tags = {ref: {f"user_{k}": v for k, v in tags.items()} for ref, tags in gen.tag_sets.items()}
+    # user tags get CUR 2.0's `user_` prefix; AWS-generated ones (EKS pods) already carry `aws_`
+    user_tags = {ref: {(k if k.startswith("aws_") else f"user_{k}"): v for k, v in tags.items()}
+                 for ref, tags in gen.tag_sets.items()}
     for ref in user_tags:
         if ref.startswith(("i-", "arn:aws:sagemaker")):
             user_tags[ref]["aws_createdBy"] = "AssumedRole:ml-platform-ci"
@@ -399,6 +458,14 @@ def cur2_table(gen: Generator, lines: Lines, billing_start: datetime, billing_en
         "savings_plan_savings_plan_effective_cost": c("sp_effective"),
         "savings_plan_total_commitment_to_date": c("sp_total"),
         "savings_plan_used_commitment": c("sp_used"),
+        # the export's "include split cost allocation data" columns (NULL on all but pod rows)
+        "split_line_item_actual_usage": c("split_actual"),
+        "split_line_item_parent_resource_id": s("split_parent"),
+        "split_line_item_reserved_usage": c("split_reserved"),
+        "split_line_item_split_cost": c("split_cost"),
+        "split_line_item_split_usage": c("split_usage"),
+        "split_line_item_split_usage_ratio": c("split_ratio"),
+        "split_line_item_unused_cost": c("split_unused"),
     }
     return pa.table(cols)
 

@@ -195,6 +195,23 @@ _PLANTED_FLEET = [
 ]
 
 
+# An EKS GPU cluster with split cost allocation data turned on: three ml-production nodes of the
+# EC2 fleet above (by index) and the pods they run, as (namespace, workload, workload type, pod,
+# GPUs, vCPUs, GiB requested). AWS writes pod rows from the month the payer opted in.
+EKS_CLUSTER = "ml-prod-gpu"
+SCAD_START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+EKS_PODS = {
+    1: [("research", "rl-agents-trainer", "StatefulSet", "rl-agents-trainer-0", 4, 40, 400),
+        ("batch", "embedding-backfill", "Job", "embedding-backfill-28fq9", 2, 16, 192)],
+    7: [("llm-serving", "vllm-llama3-8b", "Deployment", "vllm-llama3-8b-6c9d7f-x2k4p", 1, 8, 40),
+        ("llm-serving", "vllm-llama3-8b", "Deployment", "vllm-llama3-8b-6c9d7f-m8q2z", 1, 8, 40),
+        ("llm-serving", "embedding-api", "Deployment", "embedding-api-5b7c8d-t4n7w", 1, 4, 16)],
+    13: [("batch", "nightly-eval", "CronJob", "nightly-eval-7k2mp", 1, 2, 8)],
+}
+# instance type -> (GPUs, vCPUs, GiB), for the split (AWS EC2 instance specs)
+EKS_NODE_SPECS = {"p4d.24xlarge": (8, 96, 1152), "g5.12xlarge": (4, 48, 192), "g4dn.xlarge": (1, 4, 16)}
+
+
 def build_world(seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS, end: datetime = DEFAULT_END) -> World:
     """The organisation. `scale` multiplies the fleet (x10 gives ~400 GPU resources)."""
     rng = np.random.default_rng(seed)
@@ -241,6 +258,8 @@ def build_world(seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS, end
     add(_LEGACY_FLEET, lambda i: legacy, "ec2")
     add(_GCP_FLEET, lambda i: gcp, "gpu-vm")
     add(_PLANTED_FLEET, lambda i: cur2_accounts[(i + 1) % len(cur2_accounts)], "ec2")
+    for i, pods in EKS_PODS.items():  # the first copy's nodes only; no draw from rng, so the rest is unchanged
+        resources[i].notes["eks"] = {"cluster": EKS_CLUSTER, "pods": pods}
     # Storage and data transfer, a few per team.
     for copy in range(copies):
         for i, team in enumerate(list(TEAMS) + [None]):

@@ -22,11 +22,22 @@ per_gpu_hour as (
         hosts.resource_id,
         date_trunc('hour', samples.sampled_at)                                       as hour_start,
         coalesce(samples.gpu_uuid, samples.hostname || '/' || samples.gpu_index)    as gpu,
-        -- DCGM_FI_DEV_GPU_UTIL is 0-100; the profiling engine-active ratio (0-1) stands in when absent
+        -- The profiling ratios (0-1) measure work; DCGM_FI_DEV_GPU_UTIL (0-100) only says a kernel
+        -- ran at some point of each sample period, so it reads 100 % for a GPU doing little.
+        -- Prefer graphics-engine active, then SM active, GPU_UTIL only when neither was scraped.
         coalesce(
-            avg(case when samples.metric = 'DCGM_FI_DEV_GPU_UTIL' then samples.value end) / 100.0,
-            avg(case when samples.metric = 'DCGM_FI_PROF_GR_ENGINE_ACTIVE' then samples.value end)
+            avg(case when samples.metric = 'DCGM_FI_PROF_GR_ENGINE_ACTIVE' then samples.value end),
+            avg(case when samples.metric = 'DCGM_FI_PROF_SM_ACTIVE' then samples.value end),
+            avg(case when samples.metric = 'DCGM_FI_DEV_GPU_UTIL' then samples.value end) / 100.0
         )                                                                            as gpu_utilization,
+        case
+            when count(case when samples.metric = 'DCGM_FI_PROF_GR_ENGINE_ACTIVE' then 1 end) > 0
+                then 'DCGM_FI_PROF_GR_ENGINE_ACTIVE'
+            when count(case when samples.metric = 'DCGM_FI_PROF_SM_ACTIVE' then 1 end) > 0
+                then 'DCGM_FI_PROF_SM_ACTIVE'
+            when count(case when samples.metric = 'DCGM_FI_DEV_GPU_UTIL' then 1 end) > 0
+                then 'DCGM_FI_DEV_GPU_UTIL'
+        end                                                                          as utilization_signal,
         avg(case when samples.metric = 'DCGM_FI_DEV_FB_USED' then samples.value end) as memory_used_mib,
         avg(case when samples.metric = 'DCGM_FI_DEV_POWER_USAGE' then samples.value end) as power_watts,
         -- energy counter increases (mJ) summed over the hour
@@ -49,7 +60,10 @@ telemetry as (
         sum(energy_kwh)              as energy_kwh,
         count(distinct gpu)          as gpus_reporting,
         sum(samples)                 as samples,
-        'dcgm'                       as utilization_source
+        'dcgm'                       as utilization_source,
+        -- one signal per resource-hour when all its GPUs agree; 'mixed' when exporters differ
+        case when count(distinct utilization_signal) = 1 then min(utilization_signal) else 'mixed' end
+                                     as utilization_signal
     from per_gpu_hour
     where gpu_utilization is not null
     group by resource_id, hour_start
@@ -73,7 +87,8 @@ cloudwatch as (
         cast(null as double)                                   as energy_kwh,
         max(endpoints.gpu_count)                               as gpus_reporting,
         count(*)                                               as samples,
-        'cloudwatch'                                           as utilization_source
+        'cloudwatch'                                           as utilization_source,
+        'CloudWatch GPUUtilization'                            as utilization_signal
     from {{ ref('stg_inference__endpoint_metrics') }} as metrics
     inner join endpoints on endpoints.endpoint_name = lower(metrics.endpoint_name)
     where metrics.metric = 'GPUUtilization'

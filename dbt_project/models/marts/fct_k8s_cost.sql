@@ -1,0 +1,131 @@
+-- What each Kubernetes pod, workload and namespace cost per day, from AWS split cost allocation
+-- data for EKS. How AWS writes it (AWS Data Exports user guide: "Understanding split cost
+-- allocation data", "Split line item columns", "Example of split cost allocation data for
+-- accelerated instances"): per pod and hour one Usage row per resource (usage types
+-- `<region>-EKS-EC2-vCPU-Hours`, `-GB-Hours`, accelerator-hours for GPU pods; operation
+-- EKSPod-EC2), the pod ARN as resource id, the node as split_line_item_parent_resource_id, and
+-- the cost in split_line_item_split_cost (the pod's share of the node's amortised cost) and
+-- split_line_item_unused_cost (the capacity no pod asked for, spread over the pods). The node's
+-- own EC2 line keeps the bill; the pod rows add nothing to it, so nothing here is summed with the
+-- node's cost. AWS spreads the unused cost over the pods; here it stays with the node as its
+-- idle row, so a pod is charged for what it asked for and the idle capacity stays visible.
+{{ config(materialized='table') }}
+
+with billing as (
+
+    select * from {{ ref('stg_billing') }}
+
+),
+
+pod_rows as (
+
+    select
+        usage_date,
+        billing_period,
+        sub_account_id,
+        split_parent_resource_id                                           as node_resource_id,
+        resource_id                                                        as pod_arn,
+        -- arn:aws:eks:<region>:<account>:pod/<cluster>/<namespace>/<pod>/<uid>
+        split_part(resource_id, '/', 2)                                    as cluster_name,
+        split_part(resource_id, '/', 3)                                    as namespace,
+        split_part(resource_id, '/', 4)                                    as pod_name,
+        coalesce(
+            json_extract_string(tags, '$.aws_eks_workload_name'),
+            json_extract_string(tags, '$."aws:eks:workload-name"'),
+            split_part(resource_id, '/', 4)
+        )                                                                  as workload_name,
+        case
+            when usage_type like '%vCPU-Hours' then 'cpu'
+            when usage_type like '%GB-Hours' then 'memory'
+            else 'accelerator'
+        end                                                                as split_resource,
+        coalesce(split_cost, 0)                                            as split_cost,
+        coalesce(split_unused_cost, 0)                                     as split_unused_cost,
+        split_usage,
+        split_usage_ratio
+    from billing
+    where split_parent_resource_id is not null
+
+),
+
+pods as (
+
+    select
+        usage_date,
+        billing_period,
+        sub_account_id,
+        cluster_name,
+        node_resource_id,
+        namespace,
+        workload_name,
+        pod_name,
+        max(pod_arn)                                                       as pod_arn,
+        false                                                              as is_idle,
+        sum(split_cost)                                                    as split_cost,
+        sum(split_cost) filter (where split_resource = 'cpu')              as cpu_split_cost,
+        sum(split_cost) filter (where split_resource = 'memory')           as memory_split_cost,
+        sum(split_cost) filter (where split_resource = 'accelerator')      as gpu_split_cost,
+        cast(0 as decimal(38, 10))                                         as idle_cost,
+        sum(split_usage) filter (where split_resource = 'accelerator')     as gpu_hours,
+        -- the pod's GPU-hours over the node's GPU-hours in the hours it ran
+        sum(split_usage) filter (where split_resource = 'accelerator')
+            / nullif(sum(split_usage / nullif(split_usage_ratio, 0)) filter (where split_resource = 'accelerator'), 0)
+                                                                           as gpu_share
+    from pod_rows
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+
+),
+
+idle as (
+
+    select
+        usage_date,
+        billing_period,
+        sub_account_id,
+        cluster_name,
+        node_resource_id,
+        '(idle)'                                                           as namespace,
+        '(idle)'                                                           as workload_name,
+        '(idle)'                                                           as pod_name,
+        cast(null as varchar)                                              as pod_arn,
+        true                                                               as is_idle,
+        cast(0 as decimal(38, 10))                                         as split_cost,
+        cast(0 as decimal(38, 10))                                         as cpu_split_cost,
+        cast(0 as decimal(38, 10))                                         as memory_split_cost,
+        cast(0 as decimal(38, 10))                                         as gpu_split_cost,
+        sum(split_unused_cost)                                             as idle_cost,
+        cast(null as double)                                               as gpu_hours,
+        cast(null as double)                                               as gpu_share
+    from pod_rows
+    group by 1, 2, 3, 4, 5
+
+),
+
+unioned as (
+
+    select * from pods
+    union all
+    select * from idle
+
+)
+
+select
+    cast(usage_date as date)                                    as usage_date,
+    cast(billing_period as varchar)                             as billing_period,
+    cast(sub_account_id as varchar)                             as sub_account_id,
+    cast(cluster_name as varchar)                               as cluster_name,
+    cast(node_resource_id as varchar)                           as node_resource_id,
+    cast(namespace as varchar)                                  as namespace,
+    cast(workload_name as varchar)                              as workload_name,
+    cast(pod_name as varchar)                                   as pod_name,
+    cast(pod_arn as varchar)                                    as pod_arn,
+    cast(is_idle as boolean)                                    as is_idle,
+    cast(split_cost as decimal(38, 10))                         as split_cost,
+    cast(coalesce(cpu_split_cost, 0) as decimal(38, 10))        as cpu_split_cost,
+    cast(coalesce(memory_split_cost, 0) as decimal(38, 10))     as memory_split_cost,
+    cast(coalesce(gpu_split_cost, 0) as decimal(38, 10))        as gpu_split_cost,
+    cast(idle_cost as decimal(38, 10))                          as idle_cost,
+    cast(split_cost + idle_cost as decimal(38, 10))             as total_cost,
+    cast(gpu_hours as double)                                   as gpu_hours,
+    cast(gpu_share as double)                                   as gpu_share
+from unioned
