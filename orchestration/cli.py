@@ -83,6 +83,40 @@ def run(args) -> int:
     started = time.monotonic()
     settings = load_settings()
     policy = preflight(settings)
+    lock = hold_run_lock(settings.warehouse)
+    try:
+        return _run(args, settings, policy, started)
+    finally:
+        lock.close()  # the OS releases it too when the process dies, however it dies
+
+
+def hold_run_lock(warehouse: str):
+    """One `make run` at a time per warehouse, for the whole run. DuckDB's own lock is held only
+    while a step writes, and dbt does not wait for it: without this a second run would interleave
+    its ingest and dbt build with the first one's and fail half-way. The second run stops at once
+    with the same one line as a busy warehouse (exit code 1). An advisory lock on a file beside
+    the warehouse, released by the OS when the process ends, so a killed run never leaves it held."""
+    import fcntl
+
+    from .resources import warehouse_busy
+
+    path = Path(f"{warehouse}.run-lock")
+    fh = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        pid = fh.read().strip()
+        fh.close()
+        raise warehouse_busy(warehouse, f" (PID {pid})" if pid.isdigit() else "") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
+def _run(args, settings, policy, started: float) -> int:
     if settings.landing_is_default:
         from .sample_data.generator import generate, landing_is_empty
 
@@ -144,7 +178,12 @@ def run(args) -> int:
     if not result.success:
         log("the marts/exports run FAILED; see the errors above" + (f" and {tools_log}" if tools_log else "")
             + " (or `make dev` for the run's logs)")
-    summary(settings)
+    import duckdb
+
+    try:
+        summary(settings)
+    except duckdb.CatalogException as exc:  # a failed first build leaves no marts to summarise: no traceback
+        log(f"no summary, the marts are not built: {' '.join(str(exc).split())[:200]}")
     log(f"done in {time.monotonic() - started:.0f}s; browse the lineage with `make dev`")
     if failed:
         log(f"billing periods that failed (their previous data is kept): {', '.join(failed)}")

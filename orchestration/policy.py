@@ -27,6 +27,7 @@ class TaggingPolicy:
 @dataclass(frozen=True)
 class AllocationPolicy:
     idle_gpu_utilization_below: float
+    idle_distribution: str = "separate"      # separate | even | weighted (fct_gpu_cost_distributed)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class EfficiencyPolicy:
     inference_bands: tuple[float, float, float, float]
     training_target_utilization: float
     inference_target_utilization: float
+
+
+@dataclass(frozen=True)
+class InferencePolicy:
+    output_token_weight: float    # one output token costs this many input tokens of serving capacity
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class Policy:
     recommendations: dict = field(default_factory=dict)       # section -> threshold -> number
     protected_tags: tuple = ()                                # (key, value) pairs, lower case
     workload_tiers: dict = field(default_factory=dict)        # tier -> settings
+    inference: InferencePolicy = InferencePolicy(output_token_weight=4.0)
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -138,7 +145,7 @@ def load_policy(path: str | Path) -> Policy:
     if not isinstance(doc, dict):
         raise PolicyError(f"{path}: the policy must be a YAML mapping of sections (tagging:, allocation:, ...): "
                           "start from the policy.yaml shipped at the repository root")
-    _check_keys(path, doc, {"tagging", "allocation", "efficiency", "runtime", "forecast", "anomaly", *RECOMMENDATION_SPEC,
+    _check_keys(path, doc, {"tagging", "allocation", "efficiency", "runtime", "forecast", "anomaly", "inference", *RECOMMENDATION_SPEC,
                             "protected", "workload_tiers"}, "the top level")
 
     tagging = doc.get("tagging")
@@ -170,13 +177,14 @@ def load_policy(path: str | Path) -> Policy:
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise _fail(path, tagging, "top_offenders", f"'tagging.top_offenders' must be a whole number >= 1, got {top!r}")
 
-    allocation = _section(path, doc, "allocation", {"idle_gpu_utilization_below"})
+    allocation = _section(path, doc, "allocation", {"idle_gpu_utilization_below", "idle_distribution"})
     efficiency = _section(path, doc, "efficiency", {"training_bands", "inference_bands", "training_target_utilization",
                                                     "inference_target_utilization"})
     runtime = _settings(path, doc, "runtime", RUNTIME_SPEC)
     forecast_section = _section(path, doc, "forecast", {*FORECAST_SPEC, "levels"})
     forecast = _settings(path, doc, "forecast", FORECAST_SPEC, extra={"levels"})
     anomaly = _settings(path, doc, "anomaly", ANOMALY_SPEC)
+    inference = _settings(path, doc, "inference", INFERENCE_SPEC)
     recommendations = {name: _settings(path, doc, name, spec) for name, spec in RECOMMENDATION_SPEC.items()}
     protected = _protected(path, doc)
     tiers = _tiers(path, doc)
@@ -192,7 +200,8 @@ def load_policy(path: str | Path) -> Policy:
             top_offenders=top,
         ),
         allocation=AllocationPolicy(
-            idle_gpu_utilization_below=_share(path, allocation, "allocation", "idle_gpu_utilization_below", 0.05)),
+            idle_gpu_utilization_below=_share(path, allocation, "allocation", "idle_gpu_utilization_below", 0.05),
+            idle_distribution=_choice(path, allocation, "allocation", "idle_distribution", IDLE_DISTRIBUTIONS)),
         efficiency=EfficiencyPolicy(
             training_bands=_bands(path, efficiency, "training_bands", (0.20, 0.40, 0.65, 0.85)),
             inference_bands=_bands(path, efficiency, "inference_bands", (0.10, 0.25, 0.50, 0.75)),
@@ -205,6 +214,7 @@ def load_policy(path: str | Path) -> Policy:
         recommendations=recommendations,
         protected_tags=protected,
         workload_tiers=tiers,
+        inference=InferencePolicy(**inference),
         raw=dict(doc),
     )
 
@@ -216,6 +226,7 @@ FORECAST_SPEC = {"horizon_days": (30, 1, 366, True), "backtest_windows": (2, 1, 
 ANOMALY_SPEC = {"lookback_days": (14, 1, 366, True), "interval_level": (99, 50, 99.9, True),
                 "min_history_days": (28, 7, 3660, True), "robust_z_threshold": (3.5, 1.0, 100.0, False),
                 "min_severity_usd": (50.0, 0.0, 1e12, False)}
+INFERENCE_SPEC = {"output_token_weight": (4.0, 0.0, 100.0, False)}
 RECOMMENDATION_SPEC: dict[str, dict[str, tuple]] = {
     "idle": {"relative_to_trailing_average": (0.05, 0.0, 1.0, False), "trailing_days": (7, 1, 90, True),
              "delete_after_days": (7, 1, 365, True), "archive_after_days": (30, 1, 3650, True),
@@ -315,6 +326,18 @@ def _section(path: str, doc: dict, name: str, allowed: set[str]) -> dict:
         raise _fail(path, doc, name, f"'{name}' must be a mapping of settings")
     _check_keys(path, section, allowed, name)
     return section
+
+
+# How idle and unattributed GPU cost reaches the teams; the first is the default.
+IDLE_DISTRIBUTIONS = ("separate", "even", "weighted")
+
+
+def _choice(path: str, section: dict, name: str, key: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when absent)."""
+    value = section.get(key, choices[0])
+    if value not in choices:
+        raise _fail(path, section, key, f"'{name}.{key}' must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def _share(path: str, section: dict, name: str, key: str, default: float) -> float:

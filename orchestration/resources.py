@@ -48,13 +48,16 @@ def connect_warehouse(path: str, read_only: bool = False, wait_seconds: float = 
                 raise _unwritable(path, reason) from None
             if time.monotonic() >= deadline:
                 waited = f"; waited {wait_seconds:.0f}s" if wait_seconds >= 1 else ""
-                raise WarehouseBusyError(
-                    f"the warehouse {path} is locked by another process{_lock_holder(text)}: another run "
-                    f"(`make run`, a Dagster job) or a DuckDB shell holds it{waited}; wait for it to finish or "
-                    "stop it, then run again"
-                ) from None
+                raise warehouse_busy(path, _lock_holder(text), waited) from None
             time.sleep(min(delay, max(deadline - time.monotonic(), 0.05)))
             delay = min(delay * 2, 10.0)
+
+
+def warehouse_busy(path: str, holder: str = "", waited: str = "") -> WarehouseBusyError:
+    """The one line for a warehouse another process holds (`holder` is ` (PID 1234)` or empty)."""
+    return WarehouseBusyError(
+        f"the warehouse {path} is locked by another process{holder}: another run (`make run`, a Dagster job) "
+        f"or a DuckDB shell holds it{waited}; wait for it to finish or stop it, then run again")
 
 
 def _unwritable(path: str, reason: str) -> ConfigError:

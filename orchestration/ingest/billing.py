@@ -125,6 +125,8 @@ def _short(exc: Exception, paths=()) -> str:
     """The first line of a library's error, without the (local, maybe cached) path it repeats:
     the message names the landing file already."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "Error when sniffing file" in text:  # DuckDB's first line says nothing a user can act on
+        return "the CSV cannot be split into rows (an unclosed quote, another delimiter or encoding)"
     for p in paths:
         text = text.replace(f': "{p}"', "").replace(f": {p}", "").replace(f'"{p}"', "the file").replace(p, "the file")
     return text[:400]

@@ -5,20 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 import pyarrow as pa
 
 from .errors import BadFileError
-from .records import RecordSink, read_text
+from .records import RecordSink, csv_file, read_text
 
 BUDGET_SCHEMA = pa.schema([
     ("team", pa.string()), ("month", pa.string()), ("amount_usd", pa.decimal128(38, 10)),
     ("source_file", pa.string()), ("source_row", pa.int64()),
 ])
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MAX_AMOUNT = Decimal("1e28")  # DECIMAL(38, 10): 28 digits before the point
 
 
+@csv_file
 def read_budgets_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     name = name or path
     reader = csv.DictReader(io.StringIO(read_text(path, name, "CSV")))
@@ -39,10 +41,11 @@ def read_budgets_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.T
         else:
             try:
                 amount = Decimal(r["amount_usd"].replace(",", ""))
-                if not amount.is_finite() or amount < 0:
+                if not amount.is_finite() or not 0 <= amount < MAX_AMOUNT:
                     raise InvalidOperation
+                amount = amount.quantize(Decimal("1e-10"), context=Context(prec=38))  # the table's scale, as DECIMAL(38,10) rounds
             except InvalidOperation:
-                sink.reject(row, "amount_usd", "amount must be a number >= 0", r["amount_usd"])
+                sink.reject(row, "amount_usd", "amount must be a number >= 0 that fits DECIMAL(38,10)", r["amount_usd"])
                 continue
             seen.add((r["team"], r["month"]))
             sink.add(row, {"team": r["team"], "month": r["month"], "amount_usd": amount})

@@ -2,8 +2,9 @@
 
 - Request logs, JSONL, one request a line: LiteLLM proxy spend logs (`request_id`, `startTime`,
   `endTime`, `model`, `api_base`, `prompt_tokens`, `completion_tokens`, `total_tokens`, `status`,
-  `metadata` with `user_api_key_team_alias` / `team`), or OpenAI-style responses whose token counts
-  sit under `usage`.
+  `metadata` with `user_api_key_team_alias` / `team`, `user_api_key_alias`, `user_api_key_user_id`,
+  `user_api_key_org_id`; `user` / `end_user` name the caller), or OpenAI-style responses whose token
+  counts sit under `usage`. Files without these metadata keys load with the columns empty.
 - SageMaker endpoint metrics exported from CloudWatch to CSV: `timestamp, EndpointName,
   VariantName, metric, value`.
 """
@@ -18,14 +19,14 @@ import math
 import pyarrow as pa
 
 from .errors import BadFileError
-from .records import RecordSink, parse_instant, parse_time, read_text
+from .records import RecordSink, csv_file, parse_instant, parse_time, read_text
 
 REQUEST_SCHEMA = pa.schema([
     ("request_id", pa.string()), ("started_at", pa.timestamp("s")), ("ended_at", pa.timestamp("s")),
     ("latency_ms", pa.float64()), ("model", pa.string()), ("endpoint", pa.string()),
     ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("total_tokens", pa.int64()),
     ("status", pa.string()), ("team", pa.string()), ("user_name", pa.string()), ("api_key_alias", pa.string()),
-    ("reported_spend_usd", pa.float64()), ("source_file", pa.string()), ("source_row", pa.int64()),
+    ("org_id", pa.string()), ("reported_spend_usd", pa.float64()), ("source_file", pa.string()), ("source_row", pa.int64()),
 ])
 ENDPOINT_METRIC_SCHEMA = pa.schema([
     ("sampled_at", pa.timestamp("s")), ("endpoint_name", pa.string()), ("variant_name", pa.string()),
@@ -39,10 +40,21 @@ def _epoch_millis(value) -> float | None:
     return None if dt is None else dt.timestamp() * 1000.0
 
 
+def _finite(value) -> float | None:
+    """A JSON number that is a finite double, else None (the gateway's own spend is informative only)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _tokens(value):
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not float(value).is_integer() or float(value) < 0:
+    if isinstance(value, bool) or not float(value).is_integer() or not 0 <= float(value) < 2 ** 63:
         raise ValueError(value)
     return int(value)
 
@@ -71,7 +83,7 @@ def read_request_log_jsonl(path: str, name: str | None = None) -> tuple[pa.Table
             prompt = _tokens(rec.get("prompt_tokens", usage.get("prompt_tokens")))
             completion = _tokens(rec.get("completion_tokens", usage.get("completion_tokens")))
             total = _tokens(rec.get("total_tokens", usage.get("total_tokens")))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             sink.reject(row, "tokens", "token counts must be whole numbers >= 0", exc)
             continue
         if total is None and prompt is not None and completion is not None:
@@ -100,13 +112,16 @@ def read_request_log_jsonl(path: str, name: str | None = None) -> tuple[pa.Table
             "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total,
             "status": str(rec.get("status") or "success").lower(),
             "team": meta.get("team") or meta.get("user_api_key_team_alias") or meta.get("user_api_key_team_id") or rec.get("team_id"),
-            "user_name": rec.get("user") or rec.get("end_user") or meta.get("user_api_key_user_id"),
+            "user_name": (rec.get("user") or rec.get("end_user") or meta.get("user_api_key_end_user_id")
+                          or meta.get("user_api_key_user_id")),
             "api_key_alias": meta.get("user_api_key_alias"),
-            "reported_spend_usd": float(spend) if isinstance(spend, (int, float)) else None,
+            "org_id": meta.get("user_api_key_org_id") or meta.get("user_api_key_org_alias"),
+            "reported_spend_usd": _finite(spend),
         })
     return sink.tables()
 
 
+@csv_file
 def read_cloudwatch_endpoint_metrics_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     name = name or path
     reader = csv.DictReader(io.StringIO(read_text(path, name, "CSV")))
@@ -125,10 +140,11 @@ def read_cloudwatch_endpoint_metrics_csv(path: str, name: str | None = None) -> 
             continue
         try:
             value = float(r["value"])
-            if not math.isfinite(value):
+            if not math.isfinite(value) or value < 0:
                 raise ValueError
         except (TypeError, ValueError):
-            sink.reject(row, "value", "not a finite number", r.get("value"))
+            sink.reject(row, "value", "not a finite number >= 0 (counts, latencies and utilizations are never negative)",
+                        r.get("value"))
             continue
         sink.add(row, {"sampled_at": sampled, "endpoint_name": r["EndpointName"], "variant_name": r.get("VariantName"),
                        "metric": r["metric"], "value": value})

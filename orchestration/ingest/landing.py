@@ -52,11 +52,15 @@ def s3_client():
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
-    # Standard retry mode: exponential backoff on throttling and 5xx, as AWS recommends
-    # (AWS_MAX_ATTEMPTS, boto3's own setting, overrides the number of attempts).
+    # Standard retry mode, as AWS recommends: up to 5 retries after the first attempt, with jittered
+    # exponential backoff (from 1 s on throttling, from 50 ms on 5xx, timeouts and dropped or refused
+    # connections, capped at 20 s); never on AccessDenied, NoSuchBucket or rejected credentials
+    # (AWS_MAX_ATTEMPTS, boto3's own setting, overrides the total number of attempts).
+    # A connect timeout well below botocore's 60 s default: an endpoint that does not answer is
+    # reported in seconds, not minutes; reads keep 60 s per socket read (large objects stream).
     retries = {"mode": "standard"} if os.environ.get("AWS_MAX_ATTEMPTS") else {"mode": "standard", "max_attempts": 5}
     try:
-        return boto3.client("s3", config=Config(retries=retries))
+        return boto3.client("s3", config=Config(retries=retries, connect_timeout=10, read_timeout=60))
     except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
         raise s3_error(exc, "s3://") from None
 
@@ -68,8 +72,8 @@ _REJECTED_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "Expired
 def s3_error(exc: Exception, uri: str, setting: str = "FINOPS_LANDING", need: str = "s3:ListBucket and s3:GetObject") -> LandingError:
     """One actionable sentence for what boto3 raised on `uri`. Never includes credentials:
     botocore's messages name the variables and profiles, never their values."""
-    from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError,
-                                     PartialCredentialsError, ProfileNotFound)
+    from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError,
+                                     NoCredentialsError, PartialCredentialsError, ProfileNotFound)
 
     if isinstance(exc, NoCredentialsError):
         return LandingError(f"no AWS credentials found for {uri}: set AWS_PROFILE or "
@@ -85,6 +89,12 @@ def s3_error(exc: Exception, uri: str, setting: str = "FINOPS_LANDING", need: st
         endpoint = re.sub(r"//[^/@]*@", "//", endpoint)  # never a user:password written into the URL
         return LandingError(f"cannot reach S3 at {endpoint} for {uri}: check the network connection, and "
                             "AWS_ENDPOINT_URL_S3 if you set one")
+    if isinstance(exc, HTTPClientError):  # a connection dropped or a read timed out mid-request, on every retry
+        endpoint = str(getattr(exc, "kwargs", {}).get("endpoint_url", "the S3 endpoint"))
+        endpoint = re.sub(r"//[^/@]*@", "//", endpoint)
+        return LandingError(f"the connection to S3 at {endpoint} failed during a request on {uri}, on every retry "
+                            f"({type(exc).__name__}): check the network connection, and AWS_ENDPOINT_URL_S3 if you set "
+                            "one, then run again")
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))

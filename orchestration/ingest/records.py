@@ -3,6 +3,8 @@ always lands somewhere with its file, row, column and reason."""
 
 from __future__ import annotations
 
+import csv
+import functools
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,6 +12,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import BadFileError
+
+# A value up to 16 MB is data (as DuckDB's max_line_size for billing), not a broken CSV: the csv
+# module's default limit (128 KB) would fail a file over one long MLflow param or tag.
+csv.field_size_limit(16 * 1024 * 1024)
 
 REJECT_SCHEMA = pa.schema([
     ("source_file", pa.string()), ("source_row", pa.int64()), ("column_name", pa.string()),
@@ -35,7 +41,43 @@ class RecordSink:
             self.rejects[name].append(value)
 
     def tables(self) -> tuple[pa.Table, pa.Table]:
-        return pa.table(self.rows, schema=self.schema), pa.table(self.rejects, schema=REJECT_SCHEMA)
+        try:
+            good = pa.table(self.rows, schema=self.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+            good = self._without_unconvertible()
+        return good, pa.table(self.rejects, schema=REJECT_SCHEMA)
+
+    def _without_unconvertible(self) -> pa.Table:
+        """The slow path, for files whose values do not fit the schema (a JSON object where text
+        belongs, a count beyond int64, an amount beyond DECIMAL(38,10)): such a record is
+        rejected with its column, the rest kept. Clean files never come here."""
+        n = len(next(iter(self.rows.values()), []))
+        bad: dict[int, tuple[str, str, object]] = {}
+        for f in self.schema:
+            for i, value in enumerate(self.rows[f.name]):
+                if i in bad or value is None:
+                    continue
+                try:
+                    pa.array([value], f.type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+                    bad[i] = (f.name, f"not a value of type {f.type} ({type(value).__name__})", value)
+        rows_col = self.rows.get("source_row") or [None] * n
+        for i, (column, reason, value) in sorted(bad.items()):
+            self.reject(rows_col[i], column, reason, value)
+        keep = [i for i in range(n) if i not in bad]
+        return pa.table({k: [v[i] for i in keep] for k, v in self.rows.items()}, schema=self.schema)
+
+
+def csv_file(reader):
+    """A CSV reader whose file the csv module cannot split (a bare carriage return inside a value,
+    a field beyond 16 MB) fails as a whole with BadFileError naming it, never csv.Error."""
+    @functools.wraps(reader)
+    def read(path: str, name: str | None = None, *args, **kwargs):
+        try:
+            return reader(path, name, *args, **kwargs)
+        except csv.Error as exc:
+            raise BadFileError(name or path, f"not a readable CSV ({exc})") from None
+    return read
 
 
 def read_text(path: str, name: str, what: str) -> str:
@@ -61,7 +103,10 @@ def parse_instant(value) -> datetime | None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         ts = float(value)
-        return datetime.fromtimestamp(ts / 1000.0 if ts > 1e11 else ts, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(ts / 1000.0 if ts > 1e11 else ts, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # NaN, or beyond the years datetime holds
+            raise ValueError(f"{value!r} is not a Unix time") from None
     text = str(value).strip()
     if not text or text.lower() in ("nan", "nat", "none", "null"):
         return None

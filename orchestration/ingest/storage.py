@@ -19,7 +19,7 @@ from urllib.parse import unquote_plus
 import pyarrow as pa
 
 from .errors import BadFileError
-from .records import RecordSink, parse_time
+from .records import RecordSink, csv_file, parse_time
 
 INVENTORY_SCHEMA = pa.schema([
     ("bucket", pa.string()), ("key", pa.string()), ("size_bytes", pa.int64()),
@@ -27,6 +27,8 @@ INVENTORY_SCHEMA = pa.schema([
     ("source_file", pa.string()), ("source_row", pa.int64()),
 ])
 DEFAULT_FILE_SCHEMA = ["Bucket", "Key", "Size", "LastModifiedDate", "StorageClass"]
+_HEADER_NAMES = {"bucket", "key", "size", "lastmodifieddate", "storageclass", "lastaccessdate", "versionid", "etag",
+                 "islatest", "isdeletemarker"}
 
 
 def _norm(name: str) -> str:
@@ -58,6 +60,7 @@ def manifest_file_schema(data_file: Path) -> list[str] | None:
     return None
 
 
+@csv_file
 def read_s3_inventory(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     name = name or path
     p = Path(path)
@@ -78,7 +81,8 @@ def read_s3_inventory(path: str, name: str | None = None) -> tuple[pa.Table, pa.
         except (OSError, EOFError, UnicodeDecodeError) as exc:
             raise BadFileError(name, f"cannot read the inventory CSV ({exc})") from None
         rows = list(csv.reader(io.StringIO(text)))
-        if rows and {"bucket", "key"} <= {_norm(c) for c in rows[0]}:
+        # a header row names columns (two or more of the inventory's own); a data row starts with a bucket
+        if rows and len(_HEADER_NAMES & {_norm(c) for c in rows[0]}) >= 2:
             columns, rows = rows[0], rows[1:]
             encoded = False
         else:
@@ -96,9 +100,9 @@ def read_s3_inventory(path: str, name: str | None = None) -> tuple[pa.Table, pa.
             continue
         try:
             size = int(float(get(r, "size")))
-            if size < 0:
+            if not 0 <= size < 2 ** 63:
                 raise ValueError
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             sink.reject(row_no, "size", "object size is not a whole number of bytes >= 0", get(r, "size"))
             continue
         try:

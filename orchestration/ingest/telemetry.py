@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import BadFileError
-from .records import RecordSink, parse_time, read_json, read_text
+from .records import RecordSink, csv_file, parse_time, read_json, read_text
 
 SAMPLE_SCHEMA = pa.schema([
     ("sampled_at", pa.timestamp("s")),      # UTC
@@ -59,6 +60,19 @@ NVIDIA_SMI_FIELDS = {
     "power.draw": ("DCGM_FI_DEV_POWER_USAGE", "W"),
 }
 _NOT_AVAILABLE = {"[N/A]", "[Not Supported]", "N/A", "[Unknown Error]", ""}
+# The values a gauge can take: utilizations are percent, profiling ratios are shares of 1.
+_RANGE = {"DCGM_FI_DEV_GPU_UTIL": 100.0, "DCGM_FI_DEV_MEM_COPY_UTIL": 100.0,
+          "DCGM_FI_PROF_GR_ENGINE_ACTIVE": 1.0, "DCGM_FI_PROF_SM_ACTIVE": 1.0}
+
+
+def out_of_range(metric: str, value: float) -> str | None:
+    """Why a finite sample value cannot be what the metric measures, or None."""
+    if value < 0:
+        return "sample value is negative"
+    top = _RANGE.get(metric)
+    if top is not None and value > top:
+        return f"sample value is above {top:g}, the most {metric} can be"
+    return None
 
 
 class _Collector(RecordSink):
@@ -86,16 +100,32 @@ def read_prometheus_query_range(path: str, name: str | None = None) -> tuple[pa.
     if not isinstance(doc, dict) or doc.get("status") != "success":
         raise BadFileError(name, f"Prometheus response status is {doc.get('status') if isinstance(doc, dict) else type(doc).__name__!r}, not 'success'", "status")
     data = doc.get("data") or {}
-    if data.get("resultType") != "matrix":
-        raise BadFileError(name, f"expected a range query (resultType 'matrix'), got {data.get('resultType')!r}", "data.resultType")
+    if not isinstance(data, dict) or data.get("resultType") != "matrix":
+        raise BadFileError(name, f"expected a range query (resultType 'matrix'), got "
+                                 f"{data.get('resultType') if isinstance(data, dict) else type(data).__name__!r}",
+                           "data.resultType")
+    result = data.get("result") or []
+    if not isinstance(result, list):
+        raise BadFileError(name, "data.result is not a list of series", "data.result")
     out = _Collector(name)
     row = 0
-    for series in data.get("result") or []:
-        labels = series.get("metric") or {}
+    for series in result:
+        labels = series.get("metric") if isinstance(series, dict) else None
+        values = series.get("values") if isinstance(series, dict) else None
+        if not isinstance(labels, dict) or not isinstance(values, list):
+            row += 1
+            out.reject(row, "metric", "not a series (an object with `metric` labels and a list of `values`)",
+                       json.dumps(series, default=str)[:200])
+            continue
+        labels = {k: v if isinstance(v, str) or v is None else json.dumps(v) for k, v in labels.items()}
         metric = labels.get("__name__")
         previous = None  # last good value of a counter series
-        for ts, raw in series.get("values") or []:
+        for sample in values:
             row += 1
+            if not isinstance(sample, list) or len(sample) != 2:
+                out.reject(row, "values", "a sample is not a [time, value] pair", json.dumps(sample, default=str)[:200])
+                continue
+            ts, raw = sample
             if metric in COUNTER_METRICS:
                 previous = _counter_sample(out, row, labels, metric, ts, raw, previous)
                 continue
@@ -116,6 +146,9 @@ def read_prometheus_query_range(path: str, name: str | None = None) -> tuple[pa.
                 continue
             if not math.isfinite(value) or value < 0:
                 out.reject(row, metric, "sample value is NaN, infinite or negative", raw)
+                continue
+            if out_of_range(metric, value):
+                out.reject(row, metric, out_of_range(metric, value), raw)
                 continue
             out.add(row, sampled_at=sampled_at, metric=metric, value=value, **_labels(labels))
     return out.tables()
@@ -166,6 +199,7 @@ def _nvidia_smi_time(text: str) -> datetime:
     raise ValueError(text)
 
 
+@csv_file
 def read_nvidia_smi_csv(path: str, name: str | None = None, hostname: str | None = None) -> tuple[pa.Table, pa.Table]:
     """nvidia-smi --query-gpu ... --format=csv log. The host is the `hostname` column, else
     `hostname`, else the file's parent folder name."""
@@ -210,6 +244,9 @@ def read_nvidia_smi_csv(path: str, name: str | None = None, hostname: str | None
             if not m or (m.group(2) and m.group(2) != expected_unit):
                 out.reject(row_no, field, f"value does not parse as a number in {expected_unit}", raw)
                 continue
+            if out_of_range(metric, float(m.group(1))):
+                out.reject(row_no, field, out_of_range(metric, float(m.group(1))), raw)
+                continue
             out.add(row_no, sampled_at=sampled_at, metric=metric, value=float(m.group(1)), hostname=host,
                     gpu=rec.get("index"), gpu_uuid=rec.get("uuid"), gpu_model=rec.get("name"))
     return out.tables()
@@ -218,6 +255,7 @@ def read_nvidia_smi_csv(path: str, name: str | None = None, hostname: str | None
 HOSTS_SCHEMA = pa.schema([("hostname", pa.string()), ("resource_id", pa.string()), ("source_row", pa.int64())])
 
 
+@csv_file
 def read_hosts_csv(path: str, name: str | None = None) -> tuple[pa.Table, pa.Table]:
     """inventory/hosts.csv: `hostname,resource_id`, one row per GPU host."""
     name = name or path

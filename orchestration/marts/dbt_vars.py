@@ -12,6 +12,7 @@ def dbt_vars(policy: Policy) -> dict:
         "untagged_required_tags": list(policy.tagging.required),
         "untagged_top_offenders": policy.tagging.top_offenders,
         "idle_gpu_utilization_below": policy.allocation.idle_gpu_utilization_below,
+        "idle_distribution": policy.allocation.idle_distribution,
         "training_efficiency_bands": list(policy.efficiency.training_bands),
         "inference_efficiency_bands": list(policy.efficiency.inference_bands),
         "training_target_utilization": policy.efficiency.training_target_utilization,
@@ -19,6 +20,7 @@ def dbt_vars(policy: Policy) -> dict:
         "tag_prefixes": list(policy.tagging.prefixes),
         "protected_tags": [list(kv) for kv in policy.protected_tags],
         "workload_tiers": policy.workload_tiers,
+        "inference_output_token_weight": policy.inference.output_token_weight,
         "rec": policy.recommendations,
     }
 

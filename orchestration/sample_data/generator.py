@@ -89,7 +89,7 @@ class Generator:
             base = self._base(r, ref)
             active = np.flatnonzero(r.active[lo:hi]) + lo
             rix = self.index[id(r)]
-            if r.kind in ("ec2", "sagemaker_training", "sagemaker_endpoint", "gce"):
+            if r.kind in ("ec2", "sagemaker_training", "sagemaker_endpoint", "sagemaker_notebook", "gce"):
                 self._instance_hours(out, r, base, active, rix)
                 if "eks" in r.notes:
                     self._pod_split_hours(out, r, base, active, rix)
@@ -152,12 +152,14 @@ class Generator:
                         unblended_rate=price, unblended_cost=price, pricing_term="OnDemand",
                         description=f"${price} per On Demand Linux {r.instance_type} Instance Hour")
         elif r.kind.startswith("sagemaker"):
-            suffix = "Training" if r.kind == "sagemaker_training" else "Hosting"
+            suffix = {"sagemaker_training": "Training", "sagemaker_notebook": "Notebook"}.get(r.kind, "Hosting")
+            # training and hosting in the older `ml.x-Training` form, the notebook as CUR writes it now
+            usage_type = f"{prefix}-Notebk:{r.instance_type}" if suffix == "Notebook" else f"{r.instance_type}-{suffix}"
             if r.kind == "sagemaker_training":  # CUR names the training job, one ARN per job
                 common["resource_id"] = training_job_arns(r, self.world)[active].astype(str)
             out.add(n, **common, product_code="AmazonSageMaker", product_name="Amazon SageMaker",
                     product_family="ML Instance", operation=f"RunInstance:{suffix}",
-                    line_item_type="Usage", usage_type=f"{r.instance_type}-{suffix}",
+                    line_item_type="Usage", usage_type=usage_type,
                     unblended_rate=price, unblended_cost=price, pricing_term="OnDemand",
                     description=f"${price} per {r.instance_type} {suffix.lower()} hour")
         else:  # gce: written as FOCUS

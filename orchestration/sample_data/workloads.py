@@ -5,7 +5,8 @@ resource did in those hours, and writes every non-billing landing folder from th
 
 - jobs/        MLflow `search_runs().to_csv()` per team, SageMaker `DescribeTrainingJob` JSON;
 - utilization/ Prometheus `query_range` JSON of DCGM exporter series (CUR 2.0 accounts) and
-               nvidia-smi CSV logs, one per host (legacy-CUR and GCP hosts, last 14 days);
+               nvidia-smi CSV logs, one per host (legacy-CUR and GCP hosts, last 14 days); on the
+               EKS cluster two A100s are MIG-partitioned and the T4 is time-sliced between pods;
 - inventory/   hosts.csv (one host that reports telemetry and runs jobs is missing from it);
 - inference/   LiteLLM spend-log JSONL (last 7 days) and CloudWatch endpoint metrics CSV;
 - storage/     S3 Inventory (header-less CSV.gz + manifest.json, the layout S3 writes);
@@ -54,8 +55,34 @@ MODEL_FAMILIES = {"nlp": ["llama-3.1-8b", "mistral-7b", "llama-3.1-70b-lora"], "
 UNMAPPED_HOST = "ip-10-0-77-12.ec2.internal"   # a sandbox box whose billing account we do not get
 PROM_STEP_S = 1800                              # query_range step of the exported DCGM series
 SMI_INTERVAL_S = 300                            # nvidia-smi -l 300
+# Shared GPUs on the EKS cluster's nodes. MIG: on the A100 node, GPUs 6 and 7 are partitioned
+# (the pods' 4 + 2 whole GPUs are 0-5); per GPU: (GPU_I_ID, GPU_I_PROFILE, namespace, pod, load),
+# pod None = an instance no pod holds. Valid A100-40GB layouts: 7 compute and 8 memory slices.
+MIG_LAYOUT = {
+    6: [("1", "3g.20gb", "llm-serving", "bert-ner-api-6d5f8c-k2j4h", "diurnal"),
+        ("2", "2g.10gb", "llm-serving", "whisper-asr-7c9f2b-p8d3s", "diurnal"),
+        ("9", "1g.5gb", "research", "jupyter-hana-0", "notebook"),
+        ("10", "1g.5gb", "research", "jupyter-ivan-0", "notebook")],
+    7: [("1", "4g.20gb", "batch", "feature-embed-28fq9-w7x2c", "batch"),
+        ("5", "2g.10gb", "llm-serving", "reranker-api-7f9c4d-q2w8e", "diurnal"),
+        ("13", "1g.5gb", None, None, "none")],
+}
+# Time-slicing: the T4 node's one GPU is shared by these pods (nvidia.com/gpu replicas), each
+# busy part of the time: (namespace, pod, share of the node's serving load, busy UTC hours).
+TIME_SLICED_PODS = [("llm-serving", "embedding-api-5b7c8d-r5t2y", 0.6, None),
+                    ("llm-serving", "moderation-api-64f7d9-h3k8n", 0.4, None),
+                    ("batch", "nightly-eval-7k2mp", 0.0, (1, 4))]
 SMI_DAYS = 14
 REQUEST_LOG_DAYS = 7
+# The shared LLM endpoint's tenants: per calling team, its LiteLLM virtual keys (key alias, prompt
+# and completion length factors) - a RAG search sends long prompts for short answers, code
+# generation the opposite - so that token mixes, not request counts, tell the tenants apart.
+TENANT_KEYS = {
+    "platform": [("platform-eval-harness", 1.0, 1.0)],
+    "nlp": [("nlp-rag-search", 4.0, 0.4), ("nlp-summarizer", 2.5, 0.3)],
+    "recsys": [("recsys-item-copy", 0.3, 2.5)],
+    "research": [("research-codegen", 0.6, 3.0)],
+}
 
 
 @dataclass
@@ -176,7 +203,9 @@ def simulate(world: World) -> Workloads:
                     project=r.project, user=str(rng.choice(USERS[r.team])), params=params, metrics={}, link="arn", name=name))
             continue
         if r.kind == "sagemaker_endpoint" or r.job_type == "inference":
-            endpoints.append(_endpoint(rng, r, diurnal, business, hosts.get(r.resource_id)))
+            # the planted idle endpoint draws from its own stream, so everything else stays as it was
+            own = np.random.default_rng(world.seed + 909) if "traffic_stops_hours_before_end" in r.notes else rng
+            endpoints.append(_endpoint(own, r, diurnal, business, hosts.get(r.resource_id)))
             continue
         if r.job_type not in TRAINING_JOB_TYPES:
             continue  # up, tagged or not, and nobody runs anything on it: idle
@@ -262,6 +291,9 @@ def _endpoint(rng, r: Resource, diurnal: np.ndarray, business: np.ndarray, host:
     util = np.where(r.active, np.clip(peak * diurnal * rng.lognormal(0, 0.1, len(diurnal)), 0, 0.99), 0)
     rate = 30 * peak / 0.6 * diurnal  # requests per hour follow the load
     requests = np.where(r.active, rng.poisson(rate), 0)
+    if "traffic_stops_hours_before_end" in r.notes:  # its callers moved elsewhere; the endpoint stayed up
+        stop = len(util) - int(r.notes["traffic_stops_hours_before_end"])
+        util[stop:], requests[stop:] = 0.0, 0
     if r.kind == "sagemaker_endpoint":
         name = r.resource_id.rsplit("/", 1)[-1]
         api_base = f"https://runtime.sagemaker.{r.region}.amazonaws.com/endpoints/{name}/invocations"
@@ -398,13 +430,18 @@ def write_utilization(landing: Path, world: World, wl: Workloads) -> list[Path]:
             out.append(_write_nvidia_smi(landing, world, host, gpu_model, r, times, util, mem, mem_mib, power))
             continue
         ts = np.round(epoch0 + times * 3600).astype(np.int64)
+        mig = MIG_LAYOUT if "eks" in r.notes and gpu_model.startswith("A100") else {}
         for g in range(gpu_count):
             labels = {"DCGM_FI_DRIVER_VERSION": "535.161.08", "Hostname": host, "UUID": _gpu_uuid(r.resource_id, g),
                       "device": f"nvidia{g}", "gpu": str(g), "instance": f"{host}:9400", "job": "dcgm-exporter",
                       "modelName": GPU_PRODUCT[gpu_model], "pci_bus_id": f"00000000:{16 + g:02X}:1C.0"}
             for metric, values in (("DCGM_FI_DEV_GPU_UTIL", util[:, g]), ("DCGM_FI_DEV_FB_USED", mem[:, g]),
                                    ("DCGM_FI_DEV_POWER_USAGE", power[:, g])):
+                if g in mig and metric != "DCGM_FI_DEV_POWER_USAGE":
+                    continue  # MIG mode: no device-level utilization or memory, per instance below
                 prom_series.setdefault(metric, []).append((dict(labels, __name__=metric), ts, values))
+            for metric, labelled, values in _shared_gpu_series(world, r, g, mig, times, util[:, g], mem_mib):
+                prom_series.setdefault(metric, []).append((dict(labels, **labelled, __name__=metric), ts, values))
     # one query_range export per metric and week, as a scheduled `curl .../query_range` would save
     week_s = 7 * 86400
     for metric, series in sorted(prom_series.items()):
@@ -423,6 +460,40 @@ def write_utilization(landing: Path, world: World, wl: Workloads) -> list[Path]:
             path.write_text(json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}},
                                        separators=(",", ":")))
             out.append(path)
+    return out
+
+
+def _shared_gpu_series(world: World, r: Resource, g: int, mig: dict, times_h: np.ndarray, util: np.ndarray,
+                       mem_mib: int) -> list[tuple[str, dict, np.ndarray]]:
+    """DCGM series of a shared GPU of the EKS cluster, labelled as dcgm-exporter's Kubernetes
+    mapping does: per MIG instance (GPU_I_ID, GPU_I_PROFILE) with the pod holding it, or per pod
+    time-sharing the GPU. Own random stream, so every other series stays as it was."""
+    if "eks" not in r.notes or (g not in mig and r.instance_type != "g4dn.xlarge"):
+        return []
+    rng = np.random.default_rng(stable_int(world.seed, "shared-gpu", r.resource_id, g))
+    hour_of_day = (np.floor(times_h).astype(int) + world.start.hour) % 24
+    day = np.clip(np.sin(np.pi * (hour_of_day - 6) / 16), 0, None)
+    out = []
+    for gid, profile, namespace, pod, load in mig.get(g, []):
+        share = {"diurnal": 0.15 + 0.6 * day, "notebook": np.where(rng.random(len(times_h)) < 0.3, 0.7, 0.02),
+                 "batch": np.where((hour_of_day >= 0) & (hour_of_day < 6), 0.85, 0.05),
+                 "none": np.zeros(len(times_h))}[load]
+        active = np.round(np.clip(share + rng.normal(0, 0.04, len(times_h)), 0, 1), 3) * (load != "none")
+        slice_mib = int(profile.split(".")[1][:-2]) * 1024
+        memory = np.round(np.where(active > 0.03, slice_mib * (0.5 + 0.4 * rng.random(len(times_h))), 0))
+        labelled = {"GPU_I_ID": gid, "GPU_I_PROFILE": profile}
+        if pod:
+            labelled.update(namespace=namespace, pod=pod, container=pod.split("-")[0])
+        out += [("DCGM_FI_PROF_GR_ENGINE_ACTIVE", labelled, active), ("DCGM_FI_DEV_FB_USED", labelled, memory)]
+    if g not in mig:  # the time-sliced T4: each pod's engine-active share of the GPU's load
+        for namespace, pod, share, busy_hours in TIME_SLICED_PODS:
+            if busy_hours:
+                on = (hour_of_day >= busy_hours[0]) & (hour_of_day < busy_hours[1])
+                part = np.where(on, np.clip(0.35 + rng.normal(0, 0.05, len(times_h)), 0, 1), 0.0)
+            else:
+                part = share * util / 100.0 * (0.9 + 0.2 * rng.random(len(times_h)))
+            labelled = {"namespace": namespace, "pod": pod, "container": pod.split("-")[0]}
+            out.append(("DCGM_FI_PROF_GR_ENGINE_ACTIVE", labelled, np.round(np.clip(part, 0, 0.6), 3)))
     return out
 
 
@@ -459,6 +530,7 @@ def write_inference(landing: Path, world: World, wl: Workloads) -> list[Path]:
     out = []
     first_log_hour = max(0, world.hours - 24 * REQUEST_LOG_DAYS)
     days: dict[str, list[str]] = {}
+    tenants = np.random.default_rng(world.seed + 313)  # own stream: the requests drawn below stay as they were
     for ep in wl.endpoints:
         for h in range(first_log_hour, world.hours):
             n = int(ep.requests[h])
@@ -474,6 +546,17 @@ def write_inference(landing: Path, world: World, wl: Workloads) -> list[Path]:
                 latency = (0.05 + 0.00002 * prompt if embed or vision else 0.25 + 0.018 * completion) * float(rng.lognormal(0, 0.2))
                 ok = rng.random() > 0.01
                 team = str(rng.choice(ep.callers))
+                meta = {"user_api_key_team_alias": team, "user_api_key_alias": f"{team}-prod-key"}
+                user = f"{team}-svc"
+                if len(ep.callers) > 1:  # the multi-tenant endpoint: several keys and people per team
+                    keys = TENANT_KEYS.get(team, [(f"{team}-prod-key", 1.0, 1.0)])
+                    alias, p_factor, c_factor = keys[int(tenants.integers(len(keys)))]
+                    people = USERS.get(team, [team])
+                    user = f"{people[int(tenants.integers(len(people)))]}@acme.example"
+                    prompt = max(1, int(prompt * p_factor))
+                    completion = max(1, int(completion * c_factor))
+                    meta = {"user_api_key_team_alias": team, "user_api_key_alias": alias, "user_api_key_user_id": user,
+                            "user_api_key_org_id": "acme"}
                 rec = {
                     "request_id": f"chatcmpl-{_uuid(rng).hex}",
                     "call_type": "aembedding" if embed else "acompletion",
@@ -482,9 +565,8 @@ def write_inference(landing: Path, world: World, wl: Workloads) -> list[Path]:
                     "prompt_tokens": None if vision else prompt, "completion_tokens": None if vision else completion,
                     "startTime": start.isoformat(timespec="milliseconds"),
                     "endTime": (start + timedelta(seconds=latency)).isoformat(timespec="milliseconds"),
-                    "model": ep.model, "model_group": ep.model, "api_base": ep.api_base, "user": f"{team}-svc",
-                    "metadata": {"user_api_key_team_alias": team, "user_api_key_alias": f"{team}-prod-key",
-                                 "status": "success" if ok else "failure"},
+                    "model": ep.model, "model_group": ep.model, "api_base": ep.api_base, "user": user,
+                    "metadata": dict(meta, status="success" if ok else "failure"),
                     "status": "success" if ok else "failure", "cache_hit": "False",
                 }
                 days.setdefault(f"{start:%Y-%m-%d}", []).append((start, json.dumps(rec, separators=(",", ":"))))

@@ -62,7 +62,7 @@ ACCOUNTS = [
 class Resource:
     resource_id: str
     account: Account
-    kind: str            # ec2 | sagemaker_training | sagemaker_endpoint | gce | s3 | transfer
+    kind: str            # ec2 | sagemaker_training | sagemaker_endpoint | sagemaker_notebook | gce | s3 | transfer
     instance_type: str | None
     region: str
     team: str | None
@@ -277,6 +277,29 @@ def build_world(seed: int = 7, scale: float = 1.0, days: int = DEFAULT_DAYS, end
             tag_style="none", pricing="on_demand", active=np.ones(hours, bool), hourly_price=0.02,
             size_gb=float(rng.integers(200, 900)),  # GB a day moved us-east-1 -> us-west-2
         ))
+    # A GPU notebook instance started ten days before the export and not used since: billed every
+    # hour with no job, request or telemetry behind it -> idle_pause. Appended last and drawn from
+    # no rng, so the rest of the organisation stays as it was.
+    notebook_active = np.zeros(hours, bool)
+    notebook_active[max(0, hours - 24 * 10):] = True
+    account = cur2_accounts[0]
+    resources.append(Resource(
+        resource_id=f"arn:aws:sagemaker:us-east-1:{account.account_id}:notebook-instance/research-scratch-gpu",
+        account=account, kind="sagemaker_notebook", instance_type="ml.g4dn.xlarge", region="us-east-1",
+        team="research", project=TEAMS["research"][0], job_type="research", env="dev", experiment_id=None,
+        tag_style="lower", pricing="on_demand", active=notebook_active,
+        hourly_price=float(catalog["ml.g4dn.xlarge"]["on_demand_hourly_usd"]),
+    ))
+    # A SageMaker endpoint whose callers moved away five days before the export: zero invocations
+    # since, still billed -> idle_pause (production inference pauses after 72 h, with approval).
+    resources.append(Resource(
+        resource_id=f"arn:aws:sagemaker:us-east-1:{account.account_id}:endpoint/chat-finetune-legacy",
+        account=account, kind="sagemaker_endpoint", instance_type="ml.g5.xlarge", region="us-east-1",
+        team="nlp", project="chat-finetune", job_type="inference", env="prod", experiment_id=None,
+        tag_style="lower", pricing="on_demand", active=np.ones(hours, bool),
+        hourly_price=float(catalog["ml.g5.xlarge"]["on_demand_hourly_usd"]),
+        notes={"traffic_stops_hours_before_end": 120},
+    ))
     return World(start=start, hours=hours, resources=resources, seed=seed, scale=scale)
 
 

@@ -37,6 +37,7 @@ from orchestration.ingest.pipeline import probe_all, scan_billing  # noqa: E402
 from orchestration.marts.dbt_vars import dbt_vars  # noqa: E402
 from orchestration.policy import load_policy  # noqa: E402
 from orchestration.sample_data.generator import generate  # noqa: E402
+from orchestration.sample_data.redelivery import land_next_day  # noqa: E402
 
 CUR2_ROWS_PER_SCALE = 54_640  # CUR 2.0 line items the sample writes per unit of scale
 
@@ -125,7 +126,7 @@ def main() -> None:
         shutil.rmtree(nightly, ignore_errors=True)
         shutil.copytree(landing, nightly, copy_function=os.link)  # hard links: the files are not copied
         cursor, _ = changed_periods({}, scan_billing(str(nightly)), tagging)
-        added = land_next_day(nightly)
+        _, added = land_next_day(nightly)
         print(f"landed one more day: {added:,} line items in the latest period's last part file", flush=True)
         t = time.monotonic()
         files = scan_billing(str(nightly))
@@ -211,36 +212,11 @@ def dbt_build(env: dict) -> float:
                     "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY))),
                     "--exclude", "source:ml+"],  # models that read ML outputs: benchmarked in bench_ml.py
                    check=True, env=env, cwd=DBT_PROJECT_DIR)
-    return time.monotonic() - t
-
-
-def land_next_day(landing: Path) -> int:
-    """Re-deliver the latest CUR 2.0 period's last part file with one more day of usage (the
-    last day's line items a day later, with new line item ids), as a daily export refresh does.
-    The file is written beside the hard link and renamed over it, so the cached landing is untouched."""
-    parts = sorted(landing.rglob("BILLING_PERIOD=*/*.parquet"))
-    latest = max(p.parent.name for p in parts)
-    target = [p for p in parts if p.parent.name == latest][-1]
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    src = str(target).replace("'", "''")
-    last_day = con.execute(f"SELECT MAX(CAST(line_item_usage_start_date AS DATE)) FROM read_parquet('{src}')").fetchone()[0]
-    staged = target.with_name(target.name + ".new")
-    con.execute(f"""
-        COPY (
-            SELECT * FROM read_parquet('{src}')
-            UNION ALL
-            SELECT * REPLACE (identity_line_item_id || '-next' AS identity_line_item_id,
-                              line_item_usage_start_date + INTERVAL 1 DAY AS line_item_usage_start_date,
-                              line_item_usage_end_date + INTERVAL 1 DAY AS line_item_usage_end_date)
-            FROM read_parquet('{src}')
-            WHERE CAST(line_item_usage_start_date AS DATE) = DATE '{last_day}'
-        ) TO '{str(staged).replace("'", "''")}' (FORMAT parquet)""")
-    added = con.execute(f"SELECT COUNT(*) FROM read_parquet('{src}') "
-                        f"WHERE CAST(line_item_usage_start_date AS DATE) = DATE '{last_day}'").fetchone()[0]
-    con.close()
-    os.replace(staged, target)
-    return added
+    took = time.monotonic() - t
+    results = json.loads((work / "dbt_target" / "run_results.json").read_text())["results"]
+    slowest = sorted(results, key=lambda r: -r["execution_time"])[:6]
+    print("  slowest: " + ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f}s" for r in slowest), flush=True)
+    return took
 
 
 if __name__ == "__main__":

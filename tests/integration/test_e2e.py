@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def test_run_exits_zero_and_prints_the_summary(full_run):
     _, _, proc = full_run
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    for line in ("rows in (canonical line items) : 97,439", "billed total", "untagged share of usage", "exports"):
+    for line in ("rows in (canonical line items) : 100,559", "billed total", "untagged share of usage", "exports"):
         assert line in proc.stdout
 
 
@@ -61,7 +61,7 @@ def test_warehouse_reconciles_and_exports_match(full_run):
     exported = mem.execute(f"SELECT SUM(billed_cost) FROM '{exports / 'daily_cost.parquet'}'").fetchone()[0]
     focus = mem.execute(f"SELECT SUM(BilledCost), COUNT(*) FROM '{exports / 'focus_cost_and_usage.parquet'}'").fetchone()
     assert Decimal(exported).quantize(Decimal("0.01")) == Decimal(canonical).quantize(Decimal("0.01"))
-    assert focus == (canonical, 97439)
+    assert focus == (canonical, 100559)
     untagged = mem.execute(f"SELECT COUNT(*), MAX(offender_rank) FROM '{exports / 'untagged_spend.csv'}'").fetchone()
     assert untagged[0] > 0
 
@@ -240,6 +240,8 @@ def _planted():
         "protected": pick(lambda r: r.notes.get("tags", {}).get("tier") == "critical"),
         "working_hours_endpoint": pick(lambda r: r.notes.get("traffic") == "business_hours"),
         "quiet_research_box": pick(lambda r: r.notes.get("quiet_last_hours") == 72),
+        "idle_notebook": pick(lambda r: r.kind == "sagemaker_notebook"),
+        "idle_endpoint": pick(lambda r: "traffic_stops_hours_before_end" in r.notes),
     }
 
 
@@ -258,6 +260,10 @@ def test_recommendations_find_every_planted_case_and_spare_protected_and_busy_re
         assert found("idle_archive", planted["forgotten"])          # idle the whole window, measured by DCGM
         assert found("idle_delete", planted["legacy_forgotten"])    # idle for the 14 days nvidia-smi saw
         assert found("idle_pause", planted["quiet_research_box"])   # 72 h without a job, research tier pauses after 24
+        notebook = found("idle_pause", planted["idle_notebook"])      # billed 10 days, nothing shows any activity
+        assert notebook and "notebook instance" in notebook[0][2]
+        endpoint = found("idle_pause", planted["idle_endpoint"])      # zero invocations for 5 days, measured by CloudWatch
+        assert endpoint and endpoint[0][3]                            # production inference: a person approves
         rightsized = found("rightsize_gpu", planted["one_gpu_jobs"])
         assert rightsized and "g5.xlarge" in rightsized[0][2]
         assert found("autoscale_inference", planted["working_hours_endpoint"])

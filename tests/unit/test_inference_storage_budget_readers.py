@@ -96,3 +96,21 @@ def test_s3_inventory_manifest_in_its_dated_sibling_folder(tmp_path):
     assert rejects.num_rows == 0
     row = rows.to_pylist()[0]
     assert (row["key"], row["storage_class"], row["last_access_at"]) == ("a/b c.tar", "GLACIER", datetime(2026, 6, 1))
+
+
+def test_litellm_tenant_user_and_key_alias_from_metadata(tmp_path):
+    """LiteLLM spend logs name the tenant (team alias, org), the user and the API key alias; older
+    logs without them still load with those columns empty."""
+    lines = [
+        {"request_id": "a", "startTime": "2026-11-03T10:00:00Z", "model": "llama", "prompt_tokens": 10, "completion_tokens": 2,
+         "end_user": "cust-7", "metadata": {"user_api_key_team_alias": "support", "user_api_key_alias": "support-bot",
+                                             "user_api_key_user_id": "u-1", "user_api_key_org_id": "org-acme"}},
+        {"request_id": "b", "startTime": "2026-11-03T10:00:01Z", "model": "llama",
+         "metadata": {"user_api_key_user_id": "u-2", "user_api_key_team_id": "team-uuid-9"}},
+        {"request_id": "c", "startTime": "2026-11-03T10:00:02Z", "model": "llama", "prompt_tokens": 1, "completion_tokens": 1},
+    ]
+    f = tmp_path / "spend.jsonl"
+    f.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    rows = read_request_log_jsonl(str(f))[0].to_pylist()
+    pick = [(r["team"], r["org_id"], r["user_name"], r["api_key_alias"]) for r in rows]
+    assert pick == [("support", "org-acme", "cust-7", "support-bot"), ("team-uuid-9", None, "u-2", None), (None, None, None, None)]

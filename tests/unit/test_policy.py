@@ -71,6 +71,8 @@ def test_ml_sections_validate_with_line_numbers(tmp_path):
         ("forecast:\n  horizon_days: 7.5\n", r"line 5: 'forecast.horizon_days' must be a whole number"),
         ("forecast:\n  levels: [80, 120]\n", r"line 5: 'forecast.levels' must list interval levels in percent"),
         ("anomaly:\n  min_severity_usd: -1\n", r"line 5: 'anomaly.min_severity_usd' must be a number"),
+        ("inference:\n  output_token_weight: -2\n", r"line 5: 'inference.output_token_weight' must be a number between 0 and 100"),
+        ("inference:\n  output_weight: 4\n", r"unknown key 'output_weight' under 'inference': rename it to 'output_token_weight'"),
     ):
         f.write_text(base + body)
         with pytest.raises(PolicyError, match=message):
@@ -94,3 +96,15 @@ def test_recommendation_sections_protected_tags_and_tiers_validate(tmp_path):
             load_policy(f)
     f.write_text(base + "protected:\n  tags: [\"Tier=Critical\", \"env = prod-dr\"]\n")
     assert load_policy(f).protected_tags == (("tier", "critical"), ("env", "prod-dr"))
+
+
+def test_idle_distribution_is_one_of_the_methods(tmp_path):
+    base = "tagging:\n  keys:\n    team: [team]\n"
+    f = tmp_path / "policy.yaml"
+    f.write_text(base)
+    assert load_policy(f).allocation.idle_distribution == "separate"
+    f.write_text(base + "allocation:\n  idle_distribution: weighted\n")
+    assert load_policy(f).allocation.idle_distribution == "weighted"
+    f.write_text(base + "allocation:\n  idle_distribution: pro_rata\n")
+    with pytest.raises(PolicyError, match=r"line 5: 'allocation.idle_distribution' must be one of separate, even, weighted"):
+        load_policy(f)

@@ -108,3 +108,26 @@ def test_workload_files_are_deterministic(tmp_path):
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def test_a_shared_llm_endpoint_has_tenants_with_different_token_mixes_and_a_notebook_is_billed(sample_landing_master):
+    from orchestration.ingest.inference import read_request_log_jsonl
+
+    rows = []
+    for f in sorted((sample_landing_master / "inference" / "litellm").glob("*.jsonl")):
+        rows += read_request_log_jsonl(str(f))[0].to_pylist()
+    by_endpoint: dict[str, list[dict]] = {}
+    for r in rows:
+        by_endpoint.setdefault(r["endpoint"], []).append(r)
+    shared = [reqs for reqs in by_endpoint.values() if len({r["team"] for r in reqs}) >= 4]
+    assert shared
+    for reqs in shared:
+        assert len({r["api_key_alias"] for r in reqs}) >= 5 and len({r["user_name"] for r in reqs}) >= 5
+        assert {r["org_id"] for r in reqs} == {"acme"}
+        mix = {}
+        for r in reqs:
+            p, c = mix.get(r["api_key_alias"], (0, 0))
+            mix[r["api_key_alias"]] = (p + r["prompt_tokens"], c + r["completion_tokens"])
+        ratios = sorted(c / p for p, c in mix.values())
+        assert ratios[-1] / ratios[0] > 10  # RAG search vs code generation
+    assert any(":notebook-instance/" in b for b in billed_resource_ids(sample_landing_master))

@@ -76,7 +76,7 @@ def test_policy_unknown_key_names_line_and_the_likely_key(tmp_path):
     with pytest.raises(PolicyError) as exc:
         load_policy(f)
     assert str(exc.value) == (f"{f}, line 5: unknown key 'idle_gpu_utilisation_below' under 'allocation': rename it to "
-                              "'idle_gpu_utilization_below' or remove it (allowed keys: idle_gpu_utilization_below)")
+                              "'idle_gpu_utilization_below' or remove it (allowed keys: idle_distribution, idle_gpu_utilization_below)")
 
 
 def test_policy_negative_value(tmp_path):

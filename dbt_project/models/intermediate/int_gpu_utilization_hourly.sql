@@ -16,28 +16,20 @@ hosts as (
 
 ),
 
-per_gpu_hour as (
-
+per_series_hour as (
+    -- one series = one GPU, or one MIG instance of it, or one pod time-sharing it (DCGM labels)
     select
         hosts.resource_id,
         date_trunc('hour', samples.sampled_at)                                       as hour_start,
         coalesce(samples.gpu_uuid, samples.hostname || '/' || samples.gpu_index)    as gpu,
-        -- The profiling ratios (0-1) measure work; DCGM_FI_DEV_GPU_UTIL (0-100) only says a kernel
-        -- ran at some point of each sample period, so it reads 100 % for a GPU doing little.
-        -- Prefer graphics-engine active, then SM active, GPU_UTIL only when neither was scraped.
-        coalesce(
-            avg(case when samples.metric = 'DCGM_FI_PROF_GR_ENGINE_ACTIVE' then samples.value end),
-            avg(case when samples.metric = 'DCGM_FI_PROF_SM_ACTIVE' then samples.value end),
-            avg(case when samples.metric = 'DCGM_FI_DEV_GPU_UTIL' then samples.value end) / 100.0
-        )                                                                            as gpu_utilization,
-        case
-            when count(case when samples.metric = 'DCGM_FI_PROF_GR_ENGINE_ACTIVE' then 1 end) > 0
-                then 'DCGM_FI_PROF_GR_ENGINE_ACTIVE'
-            when count(case when samples.metric = 'DCGM_FI_PROF_SM_ACTIVE' then 1 end) > 0
-                then 'DCGM_FI_PROF_SM_ACTIVE'
-            when count(case when samples.metric = 'DCGM_FI_DEV_GPU_UTIL' then 1 end) > 0
-                then 'DCGM_FI_DEV_GPU_UTIL'
-        end                                                                          as utilization_signal,
+        samples.gpu_instance_id,
+        samples.pod,
+        -- a MIG instance's ratios are relative to its own compute slices (of 7 on A100 / H100)
+        coalesce(try_cast(regexp_extract(max(samples.gpu_instance_profile), '^([0-9]+)g', 1) as double) / 7.0, 1.0)
+                                                                                     as compute_weight,
+        avg(case when samples.metric = 'DCGM_FI_PROF_GR_ENGINE_ACTIVE' then samples.value end) as gr_engine_active,
+        avg(case when samples.metric = 'DCGM_FI_PROF_SM_ACTIVE' then samples.value end) as sm_active,
+        avg(case when samples.metric = 'DCGM_FI_DEV_GPU_UTIL' then samples.value end) / 100.0 as gpu_util,
         avg(case when samples.metric = 'DCGM_FI_DEV_FB_USED' then samples.value end) as memory_used_mib,
         avg(case when samples.metric = 'DCGM_FI_DEV_POWER_USAGE' then samples.value end) as power_watts,
         -- energy counter increases (mJ) summed over the hour
@@ -45,6 +37,36 @@ per_gpu_hour as (
         count(*)                                                                     as samples
     from samples
     inner join hosts on lower(hosts.hostname) = lower(samples.hostname)
+    group by 1, 2, 3, 4, 5
+
+),
+
+per_gpu_hour as (
+    -- A plain GPU has one series per metric, so the sums below are its own values. A MIG GPU adds
+    -- up its instances weighted by their compute share; a time-sliced GPU adds up its pods' busy
+    -- shares (capped at 1: duplicated per-pod series cannot make a GPU more than fully busy).
+    select
+        resource_id,
+        hour_start,
+        gpu,
+        -- The profiling ratios (0-1) measure work; DCGM_FI_DEV_GPU_UTIL (0-100) only says a kernel
+        -- ran at some point of each sample period, so it reads 100 % for a GPU doing little.
+        -- Prefer graphics-engine active, then SM active, GPU_UTIL only when neither was scraped.
+        least(1.0, coalesce(
+            sum(gr_engine_active * compute_weight),
+            sum(sm_active * compute_weight),
+            sum(gpu_util * compute_weight)
+        ))                                                                           as gpu_utilization,
+        case
+            when count(gr_engine_active) > 0 then 'DCGM_FI_PROF_GR_ENGINE_ACTIVE'
+            when count(sm_active) > 0 then 'DCGM_FI_PROF_SM_ACTIVE'
+            when count(gpu_util) > 0 then 'DCGM_FI_DEV_GPU_UTIL'
+        end                                                                          as utilization_signal,
+        sum(memory_used_mib)                                                         as memory_used_mib,
+        sum(power_watts)                                                             as power_watts,
+        sum(energy_kwh)                                                              as energy_kwh,
+        sum(samples)                                                                 as samples
+    from per_series_hour
     group by 1, 2, 3
 
 ),

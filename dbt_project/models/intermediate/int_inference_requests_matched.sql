@@ -53,6 +53,8 @@ select
     parsed.status in ('success', 'succeeded', 'ok', '200')         as is_success,
     parsed.team,
     parsed.user_name,
+    parsed.api_key_alias,
+    parsed.org_id,
     parsed.source_file,
     case
         when coalesce(endpoints.resource_id, hosts.resource_id) is not null then null

@@ -1,13 +1,26 @@
 -- What each billed GPU resource cost in each hour it ran. Usage line items are hourly in CUR
 -- and most FOCUS exports; a line covering several hours (daily FOCUS rows) is spread evenly
 -- over its hours, the last hour taking the rounding remainder so the sum stays exact.
-{{ config(materialized='table') }}
+-- Incremental by billing period: a nightly run rebuilds only the periods whose line items moved.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ delete_outdated_billing_periods() }}",
+) }}
 
-with gpu_usage as (
+with periods_to_build as (
+
+    {{ billing_periods_to_build() }}
+
+),
+
+gpu_usage as (
 
     select *
     from {{ ref('int_billing_line_items_classified') }}
     where is_gpu and is_allocatable and resource_id is not null
+      and billing_period in (select billing_period from periods_to_build)
 
 ),
 
@@ -67,6 +80,8 @@ select
     max(gpu_count) * 3600                                 as capacity_gpu_seconds,
     cast(sum(hour_billed_cost) as decimal(38, 10))        as billed_cost,
     cast(sum(hour_effective_cost) as decimal(38, 10))     as effective_cost,
-    count(*)                                              as line_items
+    count(*)                                              as line_items,
+    min(period_version)                                   as period_version
 from hourly
+inner join periods_to_build using (billing_period)
 group by resource_id, hour_start

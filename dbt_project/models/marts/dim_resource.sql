@@ -1,8 +1,9 @@
 -- One row per billed resource: what it is (type, GPUs), who owns it (latest tags), what it cost.
-with line_items as (
+-- Built from int_resource_billing_periods (one row per resource and billing period, incremental),
+-- so the latest-wins choices below compare a few rows per resource, not every line item.
+with resource_periods as (
 
-    select * from {{ ref('int_billing_line_items_classified') }}
-    where resource_id is not null
+    select * from {{ ref('int_resource_billing_periods') }}
 
 ),
 
@@ -20,10 +21,9 @@ latest_tags as (
             resource_id, team, project, job_type, env,
             row_number() over (
                 partition by resource_id
-                order by case when team is null and project is null then 1 else 0 end,
-                         charge_period_start desc, source_file desc, source_row desc
+                order by tags_missing, tags_charge_period_start desc, tags_source_file desc, tags_source_row desc
             ) as recency
-        from line_items
+        from resource_periods
     ) ranked
     where recency = 1
 
@@ -31,16 +31,15 @@ latest_tags as (
 
 latest_type as (
 
-    select resource_id, instance_type, gpu_count, gpu_model, resource_type, region_id, service_name
+    select resource_id, instance_type, gpu_count, gpu_model, resource_type, region_id, service_name, sagemaker_usage_kind
     from (
         select
-            resource_id, instance_type, gpu_count, gpu_model, resource_type, region_id, service_name,
+            resource_id, instance_type, gpu_count, gpu_model, resource_type, region_id, service_name, sagemaker_usage_kind,
             row_number() over (
                 partition by resource_id
-                order by case when instance_type is null then 1 else 0 end,
-                         charge_period_start desc, source_file desc, source_row desc
+                order by type_missing, type_charge_period_start desc, type_source_file desc, type_source_row desc
             ) as recency
-        from line_items
+        from resource_periods
     ) ranked
     where recency = 1
 
@@ -53,12 +52,12 @@ totals as (
         min(provider_name)           as provider_name,
         min(billing_account_id)      as billing_account_id,
         min(sub_account_id)          as sub_account_id,
-        min(charge_period_start)     as first_seen_at,
-        max(charge_period_end)       as last_seen_at,
+        min(first_seen_at)           as first_seen_at,
+        max(last_seen_at)            as last_seen_at,
         sum(billed_cost)             as billed_cost,
         sum(effective_cost)          as effective_cost,
-        count(*)                     as line_items
-    from line_items
+        cast(sum(line_items) as bigint) as line_items
+    from resource_periods
     group by resource_id
 
 )
@@ -70,6 +69,7 @@ select
     totals.sub_account_id,
     latest_type.resource_type,
     latest_type.service_name,
+    latest_type.sagemaker_usage_kind,
     latest_type.region_id,
     latest_type.instance_type,
     coalesce(latest_type.gpu_count, 0)           as gpu_count,

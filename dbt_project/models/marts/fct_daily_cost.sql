@@ -1,7 +1,23 @@
 -- Spend per day, account, service and owner. The grain every spend chart starts from.
-with line_items as (
+-- Incremental by billing period: a nightly run rebuilds only the periods whose line items moved.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_outdated_billing_periods() }}",
+) }}
 
-    select * from {{ ref('int_billing_line_items_classified') }}
+with periods_to_build as (
+
+    {{ billing_periods_to_build() }}
+
+),
+
+line_items as (
+
+    select line_items.*, periods_to_build.period_version
+    from {{ ref('int_billing_line_items_classified') }} as line_items
+    inner join periods_to_build using (billing_period)
 
 )
 
@@ -24,7 +40,8 @@ select
     -- summed as DECIMAL so the total is the same whatever order the rows are added in
     sum(case when is_gpu and pricing_unit in ('Hrs', 'Hours', 'Hour')
              then cast(pricing_quantity as decimal(38, 10)) * gpu_count else 0 end) as gpu_hours,
-    count(*)                           as line_items
+    count(*)                           as line_items,
+    min(period_version)                as period_version
 from line_items
 group by
     usage_date, billing_period, provider_name, billing_account_id, sub_account_id,

@@ -8,7 +8,8 @@
 -- split_line_item_unused_cost (the capacity no pod asked for, spread over the pods). The node's
 -- own EC2 line keeps the bill; the pod rows add nothing to it, so nothing here is summed with the
 -- node's cost. AWS spreads the unused cost over the pods; here it stays with the node as its
--- idle row, so a pod is charged for what it asked for and the idle capacity stays visible.
+-- idle row (the node's cost minus its pods' split cost, with AWS's own unused figure beside it),
+-- so a pod is charged for what it asked for and the idle capacity stays visible.
 {{ config(materialized='table') }}
 
 with billing as (
@@ -66,6 +67,7 @@ pods as (
         sum(split_cost) filter (where split_resource = 'memory')           as memory_split_cost,
         sum(split_cost) filter (where split_resource = 'accelerator')      as gpu_split_cost,
         cast(0 as decimal(38, 10))                                         as idle_cost,
+        cast(null as decimal(38, 10))                                      as reported_unused_cost,
         sum(split_usage) filter (where split_resource = 'accelerator')     as gpu_hours,
         -- the pod's GPU-hours over the node's GPU-hours in the hours it ran
         sum(split_usage) filter (where split_resource = 'accelerator')
@@ -76,14 +78,40 @@ pods as (
 
 ),
 
-idle as (
-
+node_days as (
+    -- the node's own cost per day (AWS splits its amortised cost), the pods' share of it, and the
+    -- unused cost AWS reports
     select
-        usage_date,
-        billing_period,
-        sub_account_id,
-        cluster_name,
-        node_resource_id,
+        pod_rows.usage_date,
+        pod_rows.billing_period,
+        pod_rows.sub_account_id,
+        pod_rows.cluster_name,
+        pod_rows.node_resource_id,
+        sum(pod_rows.split_cost)                                           as pods_split_cost,
+        sum(pod_rows.split_unused_cost)                                    as reported_unused_cost
+    from pod_rows
+    group by 1, 2, 3, 4, 5
+),
+
+node_cost as (
+    select usage_date, resource_id as node_resource_id, sum(effective_cost) as node_effective_cost
+    from billing
+    where charge_category = 'Usage'
+      and split_parent_resource_id is null
+      and resource_id in (select node_resource_id from node_days)
+    group by 1, 2
+),
+
+idle as (
+    -- idle = what the node cost that day minus what its pods were charged: by construction the
+    -- pods plus idle are the node's cost, whatever rounding or restatement the split rows carry
+    -- (the unused cost AWS reported is kept beside it)
+    select
+        node_days.usage_date,
+        node_days.billing_period,
+        node_days.sub_account_id,
+        node_days.cluster_name,
+        node_days.node_resource_id,
         '(idle)'                                                           as namespace,
         '(idle)'                                                           as workload_name,
         '(idle)'                                                           as pod_name,
@@ -93,12 +121,13 @@ idle as (
         cast(0 as decimal(38, 10))                                         as cpu_split_cost,
         cast(0 as decimal(38, 10))                                         as memory_split_cost,
         cast(0 as decimal(38, 10))                                         as gpu_split_cost,
-        sum(split_unused_cost)                                             as idle_cost,
+        coalesce(node_cost.node_effective_cost, node_days.reported_unused_cost + node_days.pods_split_cost)
+            - node_days.pods_split_cost                                    as idle_cost,
+        node_days.reported_unused_cost,
         cast(null as double)                                               as gpu_hours,
         cast(null as double)                                               as gpu_share
-    from pod_rows
-    group by 1, 2, 3, 4, 5
-
+    from node_days
+    left join node_cost using (usage_date, node_resource_id)
 ),
 
 unioned as (
@@ -126,6 +155,7 @@ select
     cast(coalesce(gpu_split_cost, 0) as decimal(38, 10))        as gpu_split_cost,
     cast(idle_cost as decimal(38, 10))                          as idle_cost,
     cast(split_cost + idle_cost as decimal(38, 10))             as total_cost,
+    cast(reported_unused_cost as decimal(38, 10))               as reported_unused_cost,
     cast(gpu_hours as double)                                   as gpu_hours,
     cast(gpu_share as double)                                   as gpu_share
 from unioned

@@ -5,6 +5,8 @@
 -- Pause after the tier's idle_pause_after_hours; delete (approval) after idle.delete_after_days and
 -- archive (approval) after idle.archive_after_days, both only on measured evidence (telemetry,
 -- CloudWatch or request logs for idle.min_measured_share of the stretch). Protected resources are skipped.
+-- SageMaker notebook instances and Studio apps publish no GPU telemetry: their hours count as idle
+-- when nothing (no job, request or telemetry) shows activity, so they can only ever be paused.
 {%- set idle = var('rec')['idle'] %}
 
 with allocations as (
@@ -27,6 +29,8 @@ hours as (
         hour_start,
         max(gpu_utilization)                                                     as gpu_utilization,
         sum(hour_share) filter (where allocation_type = 'idle')                  as idle_share,
+        sum(hour_share) filter (where allocation_type = 'idle'
+            or (allocation_type = 'unattributed' and basis = 'no_workload_data')) as quiet_share,
         max(basis) filter (where allocation_type = 'idle')                       as idle_basis,
         sum(effective_cost)                                                      as effective_cost
     from allocations
@@ -55,7 +59,9 @@ flagged as (
             and idle_basis in ('gpu_telemetry', 'cloudwatch_invocations', 'request_log', 'job_records')
         or (gpu_utilization is not null and trailing_utilization > 0
             and gpu_utilization < {{ idle['relative_to_trailing_average'] }} * trailing_utilization
-            and coalesce(idle_share, 0) >= 0.999)                                 as is_idle,
+            and coalesce(idle_share, 0) >= 0.999)
+        or ((resource_id like '%:notebook-instance/%' or resource_id like '%:app/%')
+            and gpu_utilization is null and coalesce(quiet_share, 0) >= 0.999)   as is_idle,
         idle_basis in ('gpu_telemetry', 'cloudwatch_invocations', 'request_log')  as is_measured
     from judged
 
@@ -103,13 +109,22 @@ decided as (
 
 select
     category,
-    case category
-        when 'idle_pause' then 'Stop the instance (or scale the endpoint to zero) until it is needed'
-        when 'idle_delete' then 'Delete the resource'
+    case
+        when category = 'idle_pause' and resource_id like '%:notebook-instance/%'
+            then 'Stop the notebook instance (its ML storage volume is kept) and give it an idle auto-stop lifecycle configuration'
+        when category = 'idle_pause' and resource_id like '%:app/%'
+            then 'Delete the Studio app (the user''s space keeps its files)'
+        when category = 'idle_pause' then 'Stop the instance (or scale the endpoint to zero) until it is needed'
+        when category = 'idle_delete' then 'Delete the resource'
         else 'Snapshot its volumes, then delete the resource'
     end                                                                          as action,
     resource_id,
-    case when is_endpoint then 'SageMaker endpoint' else 'GPU instance' end      as resource_type,
+    case
+        when is_endpoint then 'SageMaker endpoint'
+        when resource_id like '%:notebook-instance/%' then 'SageMaker notebook instance'
+        when resource_id like '%:app/%' then 'SageMaker Studio app'
+        else 'GPU instance'
+    end                                                                          as resource_type,
     team,
     project,
     billing_account_id                                                           as account_id,
@@ -121,7 +136,9 @@ select
     category <> 'idle_pause' or tier_requires_approval                           as requires_approval,
     instance_type || ' ' || resource_id || ' has been idle for ' || cast(idle_hours // 24 as varchar) || ' days '
         || cast(idle_hours % 24 as varchar) || ' hours (peak GPU utilization '
-        || coalesce(cast(cast(round(100 * peak_utilization, 1) as bigint) as varchar) || ' %', 'not measured')
+        || coalesce(cast(cast(round(100 * peak_utilization, 1) as bigint) as varchar) || ' %',
+                    case when resource_id like '%:notebook-instance/%' or resource_id like '%:app/%'
+                         then 'not measured; no job, request or telemetry shows any activity' else 'not measured' end)
         || '); ' || lower(case category when 'idle_pause' then 'stop it' when 'idle_delete' then 'delete it' else 'snapshot and delete it' end)
         || ' to save about $' || cast(cast(round(recent_hourly_cost * 730) as bigint) as varchar) || ' a month.'   as reason,
     to_json({

@@ -20,6 +20,7 @@ renamed as (
         team,
         user_name,
         api_key_alias,
+        org_id,
         reported_spend_usd,
         source_file
     from source

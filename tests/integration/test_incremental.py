@@ -1,0 +1,126 @@
+"""The nightly run is incremental and exact: after a full build, one more day lands (the current
+month's CUR 2.0 part file re-delivered, as AWS Data Exports does each day), the period is
+re-ingested and dbt rebuilds only that billing period of the incremental models; every table
+then equals a full refresh bit for bit."""
+
+import json
+import os
+import subprocess
+
+import duckdb
+import pytest
+
+from orchestration.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, DEFAULT_POLICY
+from orchestration.ingest.folders import RAW_TABLES, load_raw_table
+from orchestration.marts.dbt_vars import dbt_vars
+from orchestration.policy import load_policy
+from orchestration.sample_data.redelivery import land_next_day
+from tests.conftest import ingest_all
+
+pytestmark = pytest.mark.e2e
+
+# incremental model -> an exact column a marker can be added to and taken off again
+INCREMENTAL = {"intermediate.int_resource_hours_costed": "line_items",
+               "intermediate.int_resource_billing_periods": "line_items",
+               "intermediate.int_resource_hours_allocated": "billed_cost",
+               "marts.fct_daily_cost": "line_items"}
+MARK = 1_000_000
+# tables whose rows carry the time of the run (first/last seen): compared without those columns
+RUN_TIMESTAMPED = {"recommendation_history", "recommendations", "recommendations_current"}
+
+
+def _dbt(warehouse, tmp_path, *extra, command="build"):
+    env = dict(os.environ, FINOPS_WAREHOUSE=str(warehouse))
+    proc = subprocess.run(
+        [DBT_EXECUTABLE, command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "dbt_target"), "--log-path", str(tmp_path / "dbt_logs"),
+         "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY))), "--exclude", "source:ml+", *extra],
+        env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+
+
+def _digests(warehouse) -> dict[str, str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = con.execute("""
+            SELECT table_schema, table_name FROM information_schema.tables
+            WHERE table_schema IN ('intermediate', 'marts') AND table_type = 'BASE TABLE'
+            ORDER BY ALL""").fetchall()
+        out = {}
+        for schema, name in tables:
+            columns = [c for (c,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                "ORDER BY column_name", [schema, name]).fetchall()
+                if not (name in RUN_TIMESTAMPED and c.endswith("_at"))]
+            cols = ", ".join(f'"{c}"' for c in columns)
+            out[f"{schema}.{name}"] = con.execute(
+                f"SELECT COUNT(*) || ':' || COALESCE(md5(string_agg(CAST(row({cols}) AS VARCHAR), chr(10) "
+                f"ORDER BY CAST(row({cols}) AS VARCHAR))), '') FROM {schema}.{name}").fetchone()[0]
+        return out
+    finally:
+        con.close()
+
+
+def _ingest(warehouse, landing, tagging):
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        loads = ingest_all(con, landing, tagging)
+        for spec in RAW_TABLES:
+            load_raw_table(con, str(landing), spec, log=lambda m: None)
+        return loads
+    finally:
+        con.close()
+
+
+def _mark(warehouse, period, sign):
+    con = duckdb.connect(str(warehouse))
+    try:
+        for table, column in INCREMENTAL.items():
+            con.execute(f"UPDATE {table} SET {column} = {column} + {sign * MARK} WHERE billing_period = ?", [period])
+    finally:
+        con.close()
+
+
+def _marked(warehouse, period) -> dict[str, bool]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {table: con.execute(f"SELECT bool_and({column} >= {MARK}) FROM {table} WHERE billing_period = ?",
+                                   [period]).fetchone()[0] for table, column in INCREMENTAL.items()}
+    finally:
+        con.close()
+
+
+def test_nightly_run_rebuilds_only_the_new_days_period_and_equals_a_full_refresh(sample_landing, tagging, tmp_path):
+    warehouse = tmp_path / "finops.duckdb"
+    _ingest(warehouse, sample_landing, tagging)
+    _dbt(warehouse, tmp_path)
+
+    period, added = land_next_day(sample_landing)
+    assert added > 0
+    loads = _ingest(warehouse, sample_landing, tagging)
+    untouched = min(loads)
+    assert untouched != period
+    # a marker on every row of an untouched period and of the new day's period: the nightly run
+    # must rebuild the new day's period (marker gone) and leave the other alone (marker kept)
+    _mark(warehouse, untouched, +1)
+    _mark(warehouse, period, +1)
+    _dbt(warehouse, tmp_path, command="run")  # the marker would fail the reconciliation tests
+    assert all(_marked(warehouse, untouched).values()), _marked(warehouse, untouched)
+    assert not any(_marked(warehouse, period).values()), _marked(warehouse, period)
+    _mark(warehouse, untouched, -1)
+    _dbt(warehouse, tmp_path)  # the nightly build with its tests: nothing left to rebuild, all green
+    con = duckdb.connect(str(warehouse), read_only=True)
+    new_day = con.execute("SELECT MAX(usage_date) FROM marts.fct_daily_cost WHERE billing_period = ?", [period]).fetchone()[0]
+    billed = con.execute("SELECT SUM(billed_cost) FROM marts.fct_daily_cost").fetchone()[0]
+    canonical = con.execute("SELECT SUM(BilledCost) FROM raw.billing_line_items").fetchone()[0]
+    con.close()
+    assert billed == canonical  # the new day is in, nothing twice
+
+    incremental = _digests(warehouse)
+    _dbt(warehouse, tmp_path, "--full-refresh")
+    full = _digests(warehouse)
+    assert set(incremental) == set(full)
+    different = sorted(t for t in full if incremental[t] != full[t])
+    assert not different, different
+    assert new_day is not None
