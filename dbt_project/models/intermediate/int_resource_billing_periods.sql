@@ -24,59 +24,66 @@ line_items as (
 
 ),
 
-ranked as (
-
+latest as (
+    -- "latest" = tagged before untagged (or naming its instance type before not), then the
+    -- latest charge start, source file and row: a total order, so one aggregate finds it
     select
-        *,
-        -- tags change over a resource's life; the most recent tagged line item wins
-        case when team is null and project is null then 1 else 0 end as tags_missing,
-        row_number() over (
-            partition by resource_id, billing_period
-            order by case when team is null and project is null then 1 else 0 end,
-                     charge_period_start desc, source_file desc, source_row desc
-        ) as tags_recency,
-        case when instance_type is null then 1 else 0 end as type_missing,
-        row_number() over (
-            partition by resource_id, billing_period
-            order by case when instance_type is null then 1 else 0 end,
-                     charge_period_start desc, source_file desc, source_row desc
-        ) as type_recency
+        resource_id,
+        billing_period,
+        min(provider_name)                                                   as provider_name,
+        min(billing_account_id)                                              as billing_account_id,
+        min(sub_account_id)                                                  as sub_account_id,
+        min(charge_period_start)                                             as first_seen_at,
+        max(charge_period_end)                                               as last_seen_at,
+        sum(billed_cost)                                                     as billed_cost,
+        sum(effective_cost)                                                  as effective_cost,
+        count(*)                                                             as line_items,
+        arg_max(
+            struct_pack(team, project, job_type, env, charge_period_start, source_file, source_row),
+            struct_pack(tagged := team is not null or project is not null, charge_period_start, source_file, source_row)
+        )                                                                    as tags,
+        arg_max(
+            struct_pack(instance_type, gpu_count, gpu_model, resource_type, region_id, service_name,
+                        sagemaker_usage_kind, charge_period_start, source_file, source_row),
+            struct_pack(typed := instance_type is not null, charge_period_start, source_file, source_row)
+        )                                                                    as type,
+        min(period_version)                                                  as period_version
     from line_items
+    group by resource_id, billing_period
 
 )
 
 select
     resource_id,
     billing_period,
-    min(provider_name)                                                   as provider_name,
-    min(billing_account_id)                                              as billing_account_id,
-    min(sub_account_id)                                                  as sub_account_id,
-    min(charge_period_start)                                             as first_seen_at,
-    max(charge_period_end)                                               as last_seen_at,
-    sum(billed_cost)                                                     as billed_cost,
-    sum(effective_cost)                                                  as effective_cost,
-    count(*)                                                             as line_items,
+    provider_name,
+    billing_account_id,
+    sub_account_id,
+    first_seen_at,
+    last_seen_at,
+    billed_cost,
+    effective_cost,
+    line_items,
     -- the period's latest tagged line item and the keys that order it against other periods
-    any_value(team) filter (where tags_recency = 1)                      as team,
-    any_value(project) filter (where tags_recency = 1)                   as project,
-    any_value(job_type) filter (where tags_recency = 1)                  as job_type,
-    any_value(env) filter (where tags_recency = 1)                       as env,
-    any_value(tags_missing) filter (where tags_recency = 1)              as tags_missing,
-    any_value(charge_period_start) filter (where tags_recency = 1)       as tags_charge_period_start,
-    any_value(source_file) filter (where tags_recency = 1)               as tags_source_file,
-    any_value(source_row) filter (where tags_recency = 1)                as tags_source_row,
+    tags.team,
+    tags.project,
+    tags.job_type,
+    tags.env,
+    case when tags.team is null and tags.project is null then 1 else 0 end as tags_missing,
+    tags.charge_period_start                                             as tags_charge_period_start,
+    tags.source_file                                                     as tags_source_file,
+    tags.source_row                                                      as tags_source_row,
     -- the period's latest line item that names the instance type, likewise
-    any_value(instance_type) filter (where type_recency = 1)             as instance_type,
-    any_value(gpu_count) filter (where type_recency = 1)                 as gpu_count,
-    any_value(gpu_model) filter (where type_recency = 1)                 as gpu_model,
-    any_value(resource_type) filter (where type_recency = 1)             as resource_type,
-    any_value(region_id) filter (where type_recency = 1)                 as region_id,
-    any_value(service_name) filter (where type_recency = 1)              as service_name,
-    any_value(sagemaker_usage_kind) filter (where type_recency = 1)      as sagemaker_usage_kind,
-    any_value(type_missing) filter (where type_recency = 1)              as type_missing,
-    any_value(charge_period_start) filter (where type_recency = 1)       as type_charge_period_start,
-    any_value(source_file) filter (where type_recency = 1)               as type_source_file,
-    any_value(source_row) filter (where type_recency = 1)                as type_source_row,
-    min(period_version)                                                  as period_version
-from ranked
-group by resource_id, billing_period
+    type.instance_type,
+    type.gpu_count,
+    type.gpu_model,
+    type.resource_type,
+    type.region_id,
+    type.service_name,
+    type.sagemaker_usage_kind,
+    case when type.instance_type is null then 1 else 0 end               as type_missing,
+    type.charge_period_start                                             as type_charge_period_start,
+    type.source_file                                                     as type_source_file,
+    type.source_row                                                      as type_source_row,
+    period_version
+from latest

@@ -25,16 +25,23 @@ gpu_usage as (
 ),
 
 spread as (
-
+    -- one row per clock hour the line covers; its position from the end is arithmetic, so no
+    -- window over every line item is needed (the last hour takes the rounding remainder)
     select
         gpu_usage.*,
         hour_start,
-        greatest(1, {{ dbt.datediff('date_trunc(\'hour\', charge_period_start)', 'charge_period_end', 'hour') }}) as hours_in_line,
-        row_number() over (partition by source_file, source_row order by hour_start desc) as hours_from_end
-    from gpu_usage
+        {{ dbt.datediff('date_trunc(\'hour\', charge_period_start)', 'last_hour_start', 'hour') }} + 1 as hours_in_line,
+        {{ dbt.datediff('hour_start', 'last_hour_start', 'hour') }} + 1                             as hours_from_end
+    from (
+        select
+            *,
+            greatest(date_trunc('hour', charge_period_start),
+                     date_trunc('hour', charge_period_end - interval 1 second)) as last_hour_start
+        from gpu_usage
+    ) as gpu_usage
     cross join unnest(generate_series(
         date_trunc('hour', charge_period_start),
-        greatest(date_trunc('hour', charge_period_start), charge_period_end - interval 1 second),
+        last_hour_start,
         interval 1 hour
     )) as hours(hour_start)
 
