@@ -119,6 +119,7 @@ hours as (
     select
         resource_hours.*,
         utilization.gpu_utilization,
+        utilization.utilization_signal,
         coalesce(jobs_per_hour.job_gpu_seconds, 0)                                   as job_gpu_seconds,
         greatest(resource_hours.capacity_gpu_seconds, coalesce(jobs_per_hour.job_gpu_seconds, 0)) as shared_gpu_seconds,
         coalesce(requests_per_hour.requests, 0)                                      as requests,
@@ -238,6 +239,7 @@ select
     allocations.project,
     allocations.basis,
     hours.gpu_utilization,
+    hours.utilization_signal,
     hours.requests                                                                   as hour_requests_logged,
     hours.invocations                                                                as hour_invocations,
     allocations.hour_share,

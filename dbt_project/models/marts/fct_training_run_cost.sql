@@ -15,6 +15,7 @@ allocations as (
         sum(gpu_hours)                                                          as gpu_hours,
         sum(gpu_hours) filter (where gpu_utilization is not null)               as measured_gpu_hours,
         sum(gpu_hours * gpu_utilization) filter (where gpu_utilization is not null) as measured_useful_gpu_hours,
+        string_agg(distinct utilization_signal, ', ' order by utilization_signal)  as utilization_signal,
         bool_or(is_spot)                                                        as is_spot,
         sum(billed_cost)                                                        as billed_cost,
         sum(effective_cost)                                                     as effective_cost
@@ -46,6 +47,7 @@ runs as (
         {{ dbt.datediff('jobs.start_time', 'jobs.costed_until', 'second') }} / 3600.0 as run_hours,
         allocations.gpu_hours,
         allocations.measured_useful_gpu_hours / nullif(allocations.measured_gpu_hours, 0) as mean_gpu_utilization,
+        allocations.utilization_signal,
         allocations.billed_cost,
         allocations.effective_cost,
         try_cast(json_extract_string(jobs.metrics, '$.tokens') as double)      as tokens,
@@ -77,6 +79,7 @@ select
     cast(run_hours as double)                                                   as run_hours,
     cast(gpu_hours as double)                                                   as gpu_hours,
     cast(mean_gpu_utilization as double)                                        as mean_gpu_utilization,
+    cast(utilization_signal as varchar)                                         as utilization_signal,
     cast(gpu_hours * mean_gpu_utilization as double)                            as useful_gpu_hours,
     cast(billed_cost as decimal(38, 10))                                        as billed_cost,
     cast(effective_cost as decimal(38, 10))                                     as effective_cost,
