@@ -363,7 +363,7 @@ def write_world(world: list[dict], landing: Path, con) -> None:
                 "job_type": "inference" if r["serving"] else "training"})
     if rows:
         con.register("_world", pa.Table.from_pylist(rows))
-        con.execute(f"INSERT INTO raw.billing_line_items BY NAME SELECT * FROM _world")
+        con.execute("INSERT INTO raw.billing_line_items BY NAME SELECT * FROM _world")
         con.unregister("_world")
     (landing / "inventory").mkdir(parents=True)
     (landing / "inventory" / "hosts.csv").write_text(
