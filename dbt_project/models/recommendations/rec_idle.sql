@@ -6,7 +6,8 @@
 -- archive (approval) after idle.archive_after_days, both only on measured evidence (telemetry,
 -- CloudWatch or request logs for idle.min_measured_share of the stretch). Protected resources are skipped.
 -- SageMaker notebook instances and Studio apps publish no GPU telemetry: their hours count as idle
--- when nothing (no job, request or telemetry) shows activity, so they can only ever be paused.
+-- when nothing (no job, request or telemetry) shows activity, so they can only ever be paused;
+-- and only when the landing holds workload data at all (never on a billing-only landing).
 {%- set idle = var('rec')['idle'] %}
 
 with allocations as (
@@ -39,6 +40,12 @@ hours as (
 
 ),
 
+landing_evidence as (
+    -- with a billing-only landing nothing is measured anywhere: no notebook is called idle then
+    select bool_or(basis <> 'no_workload_data') as has_workload_data from allocations
+
+),
+
 judged as (
 
     select
@@ -61,7 +68,8 @@ flagged as (
             and gpu_utilization < {{ idle['relative_to_trailing_average'] }} * trailing_utilization
             and coalesce(idle_share, 0) >= 0.999)
         or ((resource_id like '%:notebook-instance/%' or resource_id like '%:app/%')
-            and gpu_utilization is null and coalesce(quiet_share, 0) >= 0.999)   as is_idle,
+            and gpu_utilization is null and coalesce(quiet_share, 0) >= 0.999
+            and (select has_workload_data from landing_evidence))               as is_idle,
         idle_basis in ('gpu_telemetry', 'cloudwatch_invocations', 'request_log')  as is_measured
     from judged
 
