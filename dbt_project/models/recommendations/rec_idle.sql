@@ -42,7 +42,7 @@ hours as (
 
 landing_evidence as (
     -- with a billing-only landing nothing is measured anywhere: no notebook is called idle then
-    select bool_or(basis <> 'no_workload_data') as has_workload_data from allocations
+    select bool_or(basis not in ('no_workload_data', 'tags_only')) as has_workload_data from allocations
 
 ),
 
