@@ -27,8 +27,13 @@ def test_graph_is_one_lineage_from_landing_to_exports(defs):
 
     assert parents("staging/stg_billing") == {"raw/billing_line_items"}
     assert parents("intermediate/int_billing_line_items_classified") == {"staging/stg_billing"}
-    assert parents("marts/fct_daily_cost") == {"intermediate/int_billing_line_items_classified"}
-    assert parents("marts/dim_resource") == {"intermediate/int_billing_line_items_classified", "reference/gpu_instance_catalog"}
+    # incremental by billing period: each also reads the periods' versions
+    assert parents("marts/fct_daily_cost") == {"intermediate/int_billing_line_items_classified",
+                                               "intermediate/int_billing_period_versions"}
+    assert parents("intermediate/int_billing_period_versions") == {"raw/billing_line_items"}
+    assert parents("marts/dim_resource") == {"intermediate/int_resource_billing_periods", "reference/gpu_instance_catalog"}
+    assert parents("intermediate/int_resource_billing_periods") == {"intermediate/int_billing_line_items_classified",
+                                                                    "intermediate/int_billing_period_versions"}
     assert parents("exports/daily_cost") == {"marts/fct_daily_cost"}
     assert parents("exports/focus_cost_and_usage") == {"raw/billing_line_items"}
     for raw, staging in (("jobs", "stg_workloads__jobs"), ("gpu_samples", "stg_telemetry__gpu_samples"),
