@@ -5,8 +5,6 @@
 
   - `int_billing_period_versions` gives each billing period a version (a digest of its line
     items: count, costs, files, latest delivery) and of what shapes them (policy vars);
-    `int_allocation_period_versions` adds what the GPU allocation reads (telemetry, jobs,
-    requests, endpoint metrics of the period, and the fleet-wide facts it uses);
   - each incremental model stores on its rows the period's version combined with its code
     version (the checksums of its own SQL and of every model and seed upstream of it), so a
     restated month, a changed policy or a changed model all rebuild what they touch;

@@ -12,27 +12,12 @@
 --      or no telemetry, job tracker or request log covers the box at all (no evidence either way),
 --    - idle: nothing explains it. `idle_evidence` says how we know.
 -- Costs are DECIMAL; the remainder is the hour's cost minus the jobs' shares, so nothing is lost.
--- Incremental by billing period: a nightly run rebuilds the periods whose billed hours or
--- workload records moved (int_allocation_period_versions), all of them if a fleet-wide fact did.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ delete_outdated_billing_periods('int_allocation_period_versions') }}",
-) }}
+{{ config(materialized='table') }}
 {%- set idle_below = var('idle_gpu_utilization_below') %}
 
-with periods_to_build as (
+with resource_hours as (
 
-    {{ billing_periods_to_build('int_allocation_period_versions') }}
-
-),
-
-resource_hours as (
-
-    select resource_hours.* exclude (period_version), periods_to_build.period_version
-    from {{ ref('int_resource_hours_costed') }} as resource_hours
-    inner join periods_to_build using (billing_period)
+    select * exclude (period_version) from {{ ref('int_resource_hours_costed') }}
 
 ),
 
@@ -109,8 +94,7 @@ serving_resources as (
     union
     select resource_id from invocations_per_hour
     union
-    -- over every billed hour, not only the periods this run builds
-    select resource_id from {{ ref('int_resource_hours_costed') }} where job_type = 'inference' or resource_id like '%:endpoint/%'
+    select resource_id from resource_hours where job_type = 'inference' or resource_id like '%:endpoint/%'
 
 ),
 
@@ -245,7 +229,6 @@ select
     allocations.hour_share,
     allocations.hour_share * hours.gpu_count                                         as gpu_hours,
     cast(allocations.billed_cost as decimal(38, 10))                                 as billed_cost,
-    cast(allocations.effective_cost as decimal(38, 10))                              as effective_cost,
-    hours.period_version
+    cast(allocations.effective_cost as decimal(38, 10))                              as effective_cost
 from allocations
 inner join hours using (resource_id, hour_start)
