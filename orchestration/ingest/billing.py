@@ -28,7 +28,7 @@ from .detect import CUR2, CUR_LEGACY, FOCUS, FOCUS_CONTRACT_COMMITMENT, FileHead
 from .errors import BadFileError, IngestError
 from .focus import focus_source
 from .landing import LandingFile, local_path
-from .sqlutil import ident, literal
+from .sqlutil import ident
 
 LINE_ITEMS = "raw.billing_line_items"
 QUARANTINE = "raw.billing_quarantine"
@@ -329,11 +329,11 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                 _csv_rejects(con, "_load_rej")  # drop what the spec's own key scans recorded
                 meta = {local_path(f): (f.uri, _delivered_at(f), probe_by_uri[f.uri].home_period) for f in batch}
                 sql = canonical_select(spec, policy, files=meta)
-                account_list = ", ".join(literal(a) for a in accounts)
-                where = f"x_billing_period = {literal(period)} AND COALESCE(BillingAccountId, '') IN ({account_list})"
+                # accounts come from the file (any text, even a NUL byte): parameters, not SQL text
+                where = "x_billing_period = ? AND list_contains(?::VARCHAR[], COALESCE(BillingAccountId, ''))"
                 inserted = con.execute(
-                    f"INSERT INTO {LINE_ITEMS} ({columns}) SELECT {columns} FROM ({sql}) WHERE _reject_reason IS NULL AND {where}"
-                ).fetchone()[0]
+                    f"INSERT INTO {LINE_ITEMS} ({columns}) SELECT {columns} FROM ({sql}) WHERE _reject_reason IS NULL AND {where}",
+                    [period, accounts]).fetchone()[0]
                 parse_rejects = _csv_rejects(con, "_load_rej")
                 expected = sum(g.rows for f in batch for g in probe_by_uri[f.uri].groups
                                if (g.period or probe_by_uri[f.uri].home_period) == period and g.account in accounts)
@@ -344,7 +344,7 @@ def load_period(con, period: str, probes: list[FileProbe], policy: TaggingPolicy
                         INSERT INTO {QUARANTINE}
                         SELECT x_billing_period, COALESCE(BillingAccountId, ''), x_source_file, x_source_format, x_source_row,
                                _reject_column, _reject_reason, _reject_value, _landing_billed_cost, x_ingested_at
-                        FROM ({sql}) WHERE _reject_reason IS NOT NULL AND {where}""").fetchone()[0]
+                        FROM ({sql}) WHERE _reject_reason IS NOT NULL AND {where}""", [period, accounts]).fetchone()[0]
                 uri_of = {local_path(f): f for f in batch}
                 quarantined = []
                 for path, line, col, etype, raw, msg in parse_rejects:
