@@ -71,3 +71,12 @@
     where {{ period_version() }} not in (select distinct period_version from {{ this }})
     {%- endif %}
 {% endmacro %}
+
+
+{% macro classified_line_items_to_build() %}
+    {#- the classified line items of the billing periods this run builds, each with the version
+        its rows are stored with -#}
+    select line_items.*, periods_to_build.period_version
+    from {{ ref('int_billing_line_items_classified') }} as line_items
+    inner join ({{ billing_periods_to_build() }}) as periods_to_build using (billing_period)
+{% endmacro %}

@@ -9,18 +9,10 @@
     pre_hook="{{ delete_outdated_billing_periods() }}",
 ) }}
 
-with periods_to_build as (
+with gpu_usage as (
 
-    {{ billing_periods_to_build() }}
-
-),
-
-gpu_usage as (
-
-    select *
-    from {{ ref('int_billing_line_items_classified') }}
+    select * from ({{ classified_line_items_to_build() }}) as to_build
     where is_gpu and is_allocatable and resource_id is not null
-      and billing_period in (select billing_period from periods_to_build)
 
 ),
 
@@ -90,5 +82,4 @@ select
     count(*)                                              as line_items,
     min(period_version)                                   as period_version
 from hourly
-inner join periods_to_build using (billing_period)
 group by resource_id, hour_start

@@ -7,17 +7,9 @@
     pre_hook="{{ delete_outdated_billing_periods() }}",
 ) }}
 
-with periods_to_build as (
+with line_items as (
 
-    {{ billing_periods_to_build() }}
-
-),
-
-line_items as (
-
-    select line_items.*, periods_to_build.period_version
-    from {{ ref('int_billing_line_items_classified') }} as line_items
-    inner join periods_to_build using (billing_period)
+    {{ classified_line_items_to_build() }}
 
 )
 
