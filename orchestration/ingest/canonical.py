@@ -301,8 +301,14 @@ def canonical_select(
             if c == "BilledCost":
                 rules.append((origin(c), "TRUE", "NULL", "the cost column is missing"))
             continue
-        present = f"_raw_{c} IS NOT NULL" if spec.typed else f"_raw_{c} IS NOT NULL AND TRIM(_raw_{c}) <> ''"
-        rules.append((origin(c), f"{present} AND t.{c} IS NULL",
+        if spec.typed:
+            # DuckDB folds `TRY_CAST(x AS DECIMAL) IS NULL` to false from parquet statistics,
+            # which leave NaN out: a NaN or infinite double is caught on the double itself.
+            as_double = f"TRY_CAST(_raw_{c} AS DOUBLE)"
+            bad = f"_raw_{c} IS NOT NULL AND (t.{c} IS NULL OR NOT isfinite({as_double}))"
+        else:
+            bad = f"_raw_{c} IS NOT NULL AND TRIM(_raw_{c}) <> '' AND t.{c} IS NULL"
+        rules.append((origin(c), bad,
                       f"_raw_{c}", "not a finite decimal number that fits DECIMAL(38,10)"))
     rules.append((origin("BilledCost"), "t.BilledCost IS NULL", "_raw_BilledCost" if "BilledCost" in raw else "NULL",
                   "required cost is empty"))

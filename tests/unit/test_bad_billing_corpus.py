@@ -233,6 +233,19 @@ def test_non_finite_and_oversized_costs_are_quarantined(con, landing, tagging, f
     assert_reconciles(con)
 
 
+
+@pytest.mark.parametrize("fmt", bc.PARQUET_FORMATS)
+@pytest.mark.parametrize("bad", ["NaN", "inf", "-Infinity"])
+def test_a_lone_non_finite_double_beside_good_ones_is_quarantined(con, landing, tagging, fmt, bad):
+    # no NULL in the column: parquet statistics (which skip NaN) once let DuckDB prove the
+    # decimal cast never fails and load the row with an empty cost
+    path = bc.write(landing, fmt, [bc.row(1, bad), bc.row(2, "10.50")])
+    load = ingest(con, landing, tagging)[P]
+    assert (load.rows_loaded, load.rows_quarantined) == (1, 1)
+    assert quarantine(con)[0][:4] == (str(path), 1, bc.cost_column(fmt), "not a finite decimal number that fits DECIMAL(38,10)")
+    assert con.execute("SELECT COUNT(*) FROM raw.billing_line_items WHERE BilledCost IS NULL").fetchone()[0] == 0
+    assert_reconciles(con)
+
 @pytest.mark.parametrize("fmt", bc.FORMATS)
 def test_text_in_a_cost_column_is_quarantined(con, landing, tagging, fmt):
     """In parquet the cost column is then a string column, as a tool exporting text writes it."""
