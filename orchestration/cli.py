@@ -240,6 +240,11 @@ def summary(settings) -> None:
             FROM marts.fct_training_run_cost""").fetchone()
         waste = con.execute("""
             SELECT waste_category, SUM(wasted_cost) FROM marts.fct_waste GROUP BY 1 ORDER BY 2 DESC""").fetchall()
+        tokens = con.execute("""
+            SELECT model, SUM(total_tokens), SUM(effective_cost) / SUM(total_tokens) * 1e6,
+                   SUM(effective_cost + idle_cost_share) / SUM(total_tokens) * 1e6
+            FROM marts.fct_token_cost WHERE NOT is_unallocated
+            GROUP BY model HAVING SUM(total_tokens) > 0 ORDER BY 2 DESC LIMIT 5""").fetchall()
         ml = _ml_summary(con)
     finally:
         con.close()
@@ -256,6 +261,9 @@ def summary(settings) -> None:
         print("  median cost per useful GPU-hour: ${:,.2f}".format(runs[2]))
     for category, dollars in waste:
         print("  waste: {:<24}: ${:,.2f}".format(category, dollars or 0))
+    for model, n, usage_rate, allocation_rate in tokens:
+        print("  $/1M tokens used / with idle   : ${:,.2f} / ${:,.2f} {} ({:,.1f}M tokens)".format(
+            usage_rate, allocation_rate, model, n / 1e6))
     for line in ml:
         print(line)
     print(f"  warehouse                      : {settings.warehouse}")

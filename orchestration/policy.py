@@ -27,7 +27,7 @@ class TaggingPolicy:
 @dataclass(frozen=True)
 class AllocationPolicy:
     idle_gpu_utilization_below: float
-    idle_distribution: str = "separate"      # separate | even | weighted (fct_gpu_cost_distributed)
+    idle_distribution: str = "separate"      # separate | even | weighted (fct_gpu_cost_distributed, fct_shared_gpu_cost_distributed)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,15 @@ EXPORTS = {
     "recommendations": (["marts", "recommendations"],
                         "SELECT * FROM marts.recommendations ORDER BY category, estimated_monthly_savings_usd DESC, recommendation_id"),
     "unit_costs": (["marts", "fct_unit_costs"], "SELECT * FROM marts.fct_unit_costs ORDER BY billing_month, workload, team, project, model"),
+    # shared and Kubernetes GPUs: per token and tenant, per pod, per team and node, per namespace and GPU
+    "token_cost": (["marts", "fct_token_cost"],
+                   "SELECT * FROM marts.fct_token_cost ORDER BY usage_date, resource_id, model, tenant, user_id, api_key_alias"),
+    "k8s_cost": (["marts", "fct_k8s_cost"], "SELECT * FROM marts.fct_k8s_cost "
+                 "ORDER BY usage_date, cluster_name, node_resource_id, namespace, workload_name, pod_name"),
+    "gpu_cost_distributed": (["marts", "fct_gpu_cost_distributed"],
+                             "SELECT * FROM marts.fct_gpu_cost_distributed ORDER BY billing_period, resource_id, team"),
+    "shared_gpu_cost_distributed": (["marts", "fct_shared_gpu_cost_distributed"], "SELECT * FROM marts.fct_shared_gpu_cost_distributed "
+                                    "ORDER BY billing_period, resource_id, gpu_uuid, namespace"),
 }
 
 

@@ -20,7 +20,7 @@ from tests.conftest import ingest_all
 pytestmark = pytest.mark.e2e
 
 # incremental model -> an exact column a marker can be added to and taken off again
-INCREMENTAL = {"intermediate.int_resource_hours_costed": "line_items",
+INCREMENTAL = {"intermediate.int_resource_period_hours_costed": "line_items",
                "intermediate.int_resource_billing_periods": "line_items",
                "marts.fct_daily_cost": "line_items"}
 MARK = 1_000_000
@@ -30,9 +30,11 @@ RUN_TIMESTAMPED = {"recommendations", "recommendations_current"}
 PATH_DEPENDENT = {"marts.recommendation_history"}
 # the incremental models and what is built from them with exact (DECIMAL) arithmetic; marts that
 # divide doubles summed in parallel can differ in the last digits from any build to the next
-COMPARED = {*INCREMENTAL, "intermediate.int_billing_period_versions", "intermediate.int_resource_hours_allocated",
+COMPARED = {*INCREMENTAL, "intermediate.int_billing_period_versions", "intermediate.int_resource_hours_costed",
+            "intermediate.int_resource_hours_allocated",
             "marts.dim_resource", "marts.fct_untagged_spend", "marts.fct_k8s_cost", "marts.fct_inference_cost",
-            "marts.fct_gpu_cost_distributed", "marts.fct_shared_gpu_cost"}
+            "marts.fct_gpu_cost_distributed", "marts.fct_shared_gpu_cost",
+            "marts.fct_shared_gpu_cost_distributed"}
 
 
 def _dbt(warehouse, tmp_path, *extra, command="build"):
@@ -133,3 +135,57 @@ def test_nightly_run_rebuilds_only_the_new_days_period_and_equals_a_full_refresh
     different = sorted(t for t in full if incremental[t] != full[t])
     assert not different, different
     assert new_day is not None
+
+
+def test_a_correction_billed_in_a_later_period_is_replaced_with_its_period_never_twice(tmp_path, tagging):
+    """November's bill charges more usage for an October hour of one GPU box (a late correction). Re-delivering either month and
+    running incrementally must leave each hour's cost equal to the line items (and to a full
+    refresh): the hour's rows are kept per billing period, so a re-delivered period replaces only
+    its own part of the hour."""
+    from datetime import datetime
+
+    from tests.unit import billing_corpus as bc
+
+    landing = tmp_path / "landing"
+    hour = datetime(2026, 10, 2, 5)
+
+    def deliver(period: str, cost: str) -> None:
+        if period == "2026-10":
+            bc.write(landing, "cur2_csv", [bc.row(i, cost) for i in range(1, 7)], period=period)
+        else:
+            bc.write(landing, "cur2_csv", [bc.row(7, "3.00", period=period),
+                                           bc.row(5, cost, period=period, start=hour, end=hour.replace(minute=59),
+                                                  id="li-2026-11-correction")], period=period)
+
+    select = ["--select", "+int_resource_hours_costed"]
+    warehouse = tmp_path / "finops.duckdb"
+    deliver("2026-10", "10.00")
+    deliver("2026-11", "4.00")
+    _ingest(warehouse, landing, tagging)
+    _dbt(warehouse, tmp_path, *select, command="run")
+
+    def hour_costs() -> tuple:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            return con.execute("""
+                SELECT (SELECT COUNT(*) FROM intermediate.int_resource_hours_costed WHERE resource_id = 'i-0005'),
+                       (SELECT SUM(billed_cost) FROM intermediate.int_resource_hours_costed WHERE resource_id = 'i-0005'),
+                       (SELECT SUM(billed_cost) FROM intermediate.int_resource_hours_costed),
+                       (SELECT SUM(billed_cost) FROM intermediate.int_billing_line_items_classified
+                        WHERE is_gpu AND is_allocatable AND resource_id IS NOT NULL)""").fetchone()
+        finally:
+            con.close()
+
+    assert hour_costs()[:2] == (1, 14)  # one hour: October's 10 and November's 4
+    # October re-delivered alone, then November alone: whichever period the hour was filed
+    # under, the other period's part must neither vanish nor be counted twice
+    for period, cost, expected in (("2026-10", "12.00", 16), ("2026-11", "5.00", 17)):
+        deliver(period, cost)
+        loads = _ingest(warehouse, landing, tagging)
+        _dbt(warehouse, tmp_path, *select, command="run")
+        rows, box, total, line_items = hour_costs()
+        assert (rows, box) == (1, expected), (period, loads)
+        assert total == line_items
+    incremental = _digests(warehouse)
+    _dbt(warehouse, tmp_path, *select, "--full-refresh", command="run")
+    assert _digests(warehouse) == incremental

@@ -17,7 +17,7 @@
 
 with resource_hours as (
 
-    select * exclude (period_version) from {{ ref('int_resource_hours_costed') }}
+    select * from {{ ref('int_resource_hours_costed') }}
 
 ),
 

@@ -1,66 +1,12 @@
--- What each billed GPU resource cost in each hour it ran. Usage line items are hourly in CUR
--- and most FOCUS exports; a line covering several hours (daily FOCUS rows) is spread evenly
--- over its hours, the last hour taking the rounding remainder so the sum stays exact.
--- Incremental by billing period: a nightly run rebuilds only the periods whose line items moved.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ delete_outdated_billing_periods() }}",
-) }}
-
-with gpu_usage as (
-
-    select * from ({{ classified_line_items_to_build() }}) as to_build
-    where is_gpu and is_allocatable and resource_id is not null
-
-),
-
-spread as (
-    -- one row per clock hour the line covers; its position from the end is arithmetic, so no
-    -- window over every line item is needed (the last hour takes the rounding remainder)
-    select
-        gpu_usage.*,
-        hour_start,
-        {{ dbt.datediff('date_trunc(\'hour\', charge_period_start)', 'last_hour_start', 'hour') }} + 1 as hours_in_line,
-        {{ dbt.datediff('hour_start', 'last_hour_start', 'hour') }} + 1                             as hours_from_end
-    from (
-        select
-            *,
-            greatest(date_trunc('hour', charge_period_start),
-                     date_trunc('hour', charge_period_end - interval 1 second)) as last_hour_start
-        from gpu_usage
-    ) as gpu_usage
-    cross join unnest(generate_series(
-        date_trunc('hour', charge_period_start),
-        last_hour_start,
-        interval 1 hour
-    )) as hours(hour_start)
-
-),
-
-hourly as (
-
-    select
-        *,
-        case
-            when hours_in_line = 1 then billed_cost
-            when hours_from_end = 1 then billed_cost - (hours_in_line - 1) * cast(billed_cost / hours_in_line as decimal(38, 10))
-            else cast(billed_cost / hours_in_line as decimal(38, 10))
-        end as hour_billed_cost,
-        case
-            when hours_in_line = 1 then effective_cost
-            when hours_from_end = 1 then effective_cost - (hours_in_line - 1) * cast(effective_cost / hours_in_line as decimal(38, 10))
-            else cast(effective_cost / hours_in_line as decimal(38, 10))
-        end as hour_effective_cost
-    from spread
-
-)
+-- What each billed GPU resource cost in each hour it ran: the hour's rows of every billing
+-- period (int_resource_period_hours_costed) summed. An hour is nearly always billed in its own
+-- month; a correction billed in a later period adds to it, and the hour keeps the earliest period.
+{{ config(materialized='table') }}
 
 select
     resource_id,
     hour_start,
-    cast(hour_start as date)                              as usage_date,
+    min(usage_date)                                       as usage_date,
     min(billing_period)                                   as billing_period,
     min(billing_account_id)                               as billing_account_id,
     min(sub_account_id)                                   as sub_account_id,
@@ -70,16 +16,14 @@ select
     max(instance_type)                                    as instance_type,
     max(gpu_count)                                        as gpu_count,
     max(gpu_model)                                        as gpu_model,
-    -- spot if any usage in the hour was priced dynamically (FOCUS PricingCategory 'Dynamic')
-    bool_or(pricing_category = 'Dynamic')                 as is_spot,
+    bool_or(is_spot)                                      as is_spot,
     max(team)                                             as team,
     max(project)                                          as project,
     max(job_type)                                         as job_type,
     bool_or(is_untagged)                                  as is_untagged,
-    max(gpu_count) * 3600                                 as capacity_gpu_seconds,
-    cast(sum(hour_billed_cost) as decimal(38, 10))        as billed_cost,
-    cast(sum(hour_effective_cost) as decimal(38, 10))     as effective_cost,
-    count(*)                                              as line_items,
-    min(period_version)                                   as period_version
-from hourly
+    max(capacity_gpu_seconds)                             as capacity_gpu_seconds,
+    cast(sum(billed_cost) as decimal(38, 10))             as billed_cost,
+    cast(sum(effective_cost) as decimal(38, 10))          as effective_cost,
+    cast(sum(line_items) as bigint)                       as line_items
+from {{ ref('int_resource_period_hours_costed') }}
 group by resource_id, hour_start
