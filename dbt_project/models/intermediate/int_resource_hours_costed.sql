@@ -1,7 +1,36 @@
 -- What each billed GPU resource cost in each hour it ran: the hour's rows of every billing
 -- period (int_resource_period_hours_costed) summed. An hour is nearly always billed in its own
--- month; a correction billed in a later period adds to it, and the hour keeps the earliest period.
-{{ config(materialized='table') }}
+-- month and then has one row, passed through as is; only hours that some other period also
+-- charges (a later month's correction, billing periods that are not calendar months) are summed,
+-- and such an hour keeps its earliest billing period. A view: the pass-through costs a scan.
+{{ config(materialized='view') }}
+{%- set columns = ['usage_date', 'billing_period', 'billing_account_id', 'sub_account_id', 'provider_name',
+                   'service_name', 'region_id', 'instance_type', 'gpu_count', 'gpu_model', 'is_spot', 'team',
+                   'project', 'job_type', 'is_untagged', 'capacity_gpu_seconds', 'billed_cost', 'effective_cost',
+                   'line_items'] %}
+
+with period_hours as (
+
+    select * from {{ ref('int_resource_period_hours_costed') }}
+
+),
+
+hours_billed_in_other_periods as (
+
+    select distinct resource_id, hour_start
+    from period_hours
+    where billing_period <> strftime(hour_start, '%Y-%m')
+
+)
+
+select resource_id, hour_start, {{ columns | join(', ') }}
+from period_hours
+where not exists (
+    select 1 from hours_billed_in_other_periods as other
+    where other.resource_id = period_hours.resource_id and other.hour_start = period_hours.hour_start
+)
+
+union all
 
 select
     resource_id,
@@ -25,5 +54,9 @@ select
     cast(sum(billed_cost) as decimal(38, 10))             as billed_cost,
     cast(sum(effective_cost) as decimal(38, 10))          as effective_cost,
     cast(sum(line_items) as bigint)                       as line_items
-from {{ ref('int_resource_period_hours_costed') }}
+from period_hours
+where exists (
+    select 1 from hours_billed_in_other_periods as other
+    where other.resource_id = period_hours.resource_id and other.hour_start = period_hours.hour_start
+)
 group by resource_id, hour_start
