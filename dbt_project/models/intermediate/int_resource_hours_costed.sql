@@ -9,22 +9,17 @@
                    'project', 'job_type', 'is_untagged', 'capacity_gpu_seconds', 'billed_cost', 'effective_cost',
                    'line_items'] %}
 
-with period_hours as (
-
-    select * from {{ ref('int_resource_period_hours_costed') }}
-
-),
-
-hours_billed_in_other_periods as (
+-- (the table is named in each branch, not in a CTE: a CTE read twice is materialized whole)
+with hours_billed_in_other_periods as (
 
     select distinct resource_id, hour_start
-    from period_hours
+    from {{ ref('int_resource_period_hours_costed') }}
     where billing_period <> strftime(hour_start, '%Y-%m')
 
 )
 
 select resource_id, hour_start, {{ columns | join(', ') }}
-from period_hours
+from {{ ref('int_resource_period_hours_costed') }} as period_hours
 where not exists (
     select 1 from hours_billed_in_other_periods as other
     where other.resource_id = period_hours.resource_id and other.hour_start = period_hours.hour_start
@@ -54,7 +49,7 @@ select
     cast(sum(billed_cost) as decimal(38, 10))             as billed_cost,
     cast(sum(effective_cost) as decimal(38, 10))          as effective_cost,
     cast(sum(line_items) as bigint)                       as line_items
-from period_hours
+from {{ ref('int_resource_period_hours_costed') }} as period_hours
 where exists (
     select 1 from hours_billed_in_other_periods as other
     where other.resource_id = period_hours.resource_id and other.hour_start = period_hours.hour_start
