@@ -25,17 +25,16 @@ tag_entries as (
         regexp_replace(lower(entry.key), '^({% for p in prefixes %}{{ p | replace(':', '\\:') }}{{ '|' if not loop.last }}{% endfor %})', '') as tag_key,
         lower(entry.value) as tag_value
     from (
-        select distinct resource_id, tags
-        from {{ ref('stg_billing') }}
-        where resource_id is not null and tags is not null
-    ) tagged,
-    unnest(map_entries(try_cast(tags::json as map(varchar, varchar)))) as t(entry)
+        {{ json_object_entries(
+            relation="(select distinct resource_id, tags from " ~ ref('stg_billing') ~ " where resource_id is not null and tags is not null) tagged",
+            id='resource_id', json='tags') }}
+    ) as entry
 
 ),
 
 protection as (
 
-    select resource_id, string_agg(distinct tag_key || '=' || tag_value, ', ') as protected_by
+    select resource_id, {{ string_agg_distinct("tag_key || '=' || tag_value", ', ') }} as protected_by
     from tag_entries
     where {% if protected | length == 0 %}false{% else %}
         {%- for kv in protected %}

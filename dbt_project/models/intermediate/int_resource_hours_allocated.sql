@@ -17,7 +17,8 @@
 
 with resource_hours as (
 
-    select * exclude (period_version) from {{ ref('int_resource_hours_costed') }}
+    -- period_version (the incremental bookkeeping) rides along unused: nothing below selects it
+    select * from {{ ref('int_resource_hours_costed') }}
 
 ),
 
@@ -170,7 +171,7 @@ remainders as (
                 then 'unattributed'
             else 'idle'
         end                                                                          as allocation_type,
-        cast(null as varchar)                                                        as job_id,
+        cast(null as {{ dbt.type_string() }})                                                        as job_id,
         hours.team,
         hours.project,
         1 - coalesce(allocated_to_jobs.hour_share, 0)                                as hour_share,

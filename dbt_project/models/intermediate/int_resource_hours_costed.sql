@@ -3,7 +3,7 @@
 -- over its hours, the last hour taking the rounding remainder so the sum stays exact.
 -- Incremental by billing period: a nightly run rebuilds only the periods whose line items moved.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ delete_outdated_billing_periods() }}",
@@ -31,11 +31,7 @@ spread as (
                      date_trunc('hour', charge_period_end - interval 1 second)) as last_hour_start
         from gpu_usage
     ) as gpu_usage
-    cross join unnest(generate_series(
-        date_trunc('hour', charge_period_start),
-        last_hour_start,
-        interval 1 hour
-    )) as hours(hour_start)
+    {{ cross_join_unnest(hour_series("date_trunc('hour', charge_period_start)", 'last_hour_start'), 'hours', 'hour_start') }}
 
 ),
 

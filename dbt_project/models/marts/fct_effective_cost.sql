@@ -37,7 +37,7 @@ spend as (
 outcomes as (
     -- runs count in the month they started; RUNNING runs have no outcome yet
     select
-        strftime(start_time, '%Y-%m')                                           as billing_month,
+        {{ format_timestamp('start_time', '%Y-%m') }}                                           as billing_month,
         coalesce(team, '(untagged)')                                            as team,
         coalesce(project, '(untagged)')                                         as project,
         count(*) filter (where status = 'FINISHED')                             as finished_runs,

@@ -30,8 +30,8 @@ latency as (
         resource_id,
         coalesce(model, 'unknown')                       as model,
         coalesce(team, '(untagged)')                     as team,
-        quantile_cont(latency_ms, 0.5)                   as latency_p50_ms,
-        quantile_cont(latency_ms, 0.95)                  as latency_p95_ms
+        {{ percentile_cont('latency_ms', 0.5) }}                   as latency_p50_ms,
+        {{ percentile_cont('latency_ms', 0.95) }}                  as latency_p95_ms
     from requests
     group by 1, 2, 3, 4
 

@@ -15,7 +15,7 @@ allocations as (
         sum(gpu_hours)                                                          as gpu_hours,
         sum(gpu_hours) filter (where gpu_utilization is not null)               as measured_gpu_hours,
         sum(gpu_hours * gpu_utilization) filter (where gpu_utilization is not null) as measured_useful_gpu_hours,
-        string_agg(distinct utilization_signal, ', ' order by utilization_signal)  as utilization_signal,
+        {{ string_agg_distinct('utilization_signal', ', ') }}  as utilization_signal,
         bool_or(is_spot)                                                        as is_spot,
         sum(billed_cost)                                                        as billed_cost,
         sum(effective_cost)                                                     as effective_cost
@@ -36,7 +36,7 @@ runs as (
         jobs.project,
         jobs.user_name,
         jobs.status,
-        json_extract_string(jobs.params, '$.model_name')                        as model_name,
+        {{ json_string('jobs.params', 'model_name') }}                        as model_name,
         jobs.resource_id,
         jobs.instance_type,
         jobs.gpu_model,
@@ -50,8 +50,8 @@ runs as (
         allocations.utilization_signal,
         allocations.billed_cost,
         allocations.effective_cost,
-        try_cast(json_extract_string(jobs.metrics, '$.tokens') as double)      as tokens,
-        try_cast(json_extract_string(jobs.metrics, '$.samples') as double)     as samples,
+        try_cast({{ json_string('jobs.metrics', 'tokens') }} as double)      as tokens,
+        try_cast({{ json_string('jobs.metrics', 'samples') }} as double)     as samples,
         jobs.params,
         jobs.unattributed_reason
     from jobs
@@ -79,7 +79,7 @@ select
     cast(run_hours as double)                                                   as run_hours,
     cast(gpu_hours as double)                                                   as gpu_hours,
     cast(mean_gpu_utilization as double)                                        as mean_gpu_utilization,
-    cast(utilization_signal as varchar)                                         as utilization_signal,
+    cast(utilization_signal as {{ dbt.type_string() }})                                         as utilization_signal,
     cast(gpu_hours * mean_gpu_utilization as double)                            as useful_gpu_hours,
     cast(billed_cost as decimal(38, 10))                                        as billed_cost,
     cast(effective_cost as decimal(38, 10))                                     as effective_cost,

@@ -24,7 +24,7 @@ effective as (
 training as (
 
     select
-        strftime(start_time, '%Y-%m')                              as billing_month,
+        {{ format_timestamp('start_time', '%Y-%m') }}                              as billing_month,
         'training'                                                 as workload,
         coalesce(team, '(untagged)')                               as team,
         coalesce(project, '(untagged)')                            as project,
@@ -46,7 +46,7 @@ training as (
 serving as (
 
     select
-        strftime(usage_date, '%Y-%m'),
+        {{ format_timestamp('usage_date', '%Y-%m') }},
         'inference',
         team,
         coalesce(endpoint_project, '(untagged)'),
