@@ -293,6 +293,21 @@ def _ml_summary(con) -> list[str]:
     return lines
 
 
+def spark() -> int:
+    """`make run` first (the warehouse and the ML outputs are the sources), then this: the same
+    dbt project, policy vars and tests on Spark; the marts land under FINOPS_SPARK_DIR."""
+    from .marts.spark_build import build_on_spark, spark_dir
+    from .policy import load_policy
+    from .resources import connect_warehouse
+
+    settings = load_settings()
+    policy = load_policy(settings.policy)
+    connect_warehouse(settings.warehouse, read_only=True, wait_seconds=0).close()  # there, and no run holds it
+    build = build_on_spark(settings.warehouse, policy, folder=spark_dir(), log=log)
+    log(f"Spark marts: {build.spark_dir / 'spark-warehouse'} (parquet, one folder per table)")
+    return 0 if build.returncode == 0 else EXIT_FAILED
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="finops")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -300,6 +315,8 @@ def main(argv=None) -> int:
     r.add_argument("--seed", type=int, default=7)
     r.add_argument("--scale", type=float, default=1.0)
     sub.add_parser("prepare", help="parse the dbt project and set up DAGSTER_HOME (for `make dev`)")
+    sub.add_parser("spark", help="build the dbt project on a local Apache Spark from the warehouse's sources "
+                                 "(exported as parquet to FINOPS_SPARK_DIR, default data/spark)")
     args = ap.parse_args(argv)
     from .resources import WarehouseBusyError
 
@@ -312,6 +329,8 @@ def main(argv=None) -> int:
             ensure_dagster_home()
             prepare_dbt_manifest(settings.warehouse)
             return 0
+        if args.command == "spark":
+            return spark()
         return run(args)
     except (ConfigError, PolicyError, LandingError) as exc:
         return _error(exc, EXIT_CONFIG)

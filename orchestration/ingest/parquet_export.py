@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from ..config import DBT_PROJECT_DIR
+from ..config import DBT_PROJECT_DIR, ConfigError
 
 SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "_staging__sources.yml"
 
@@ -46,7 +46,7 @@ def _select_list(con, schema: str, table: str) -> str:
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, table]).fetchall()
     if not cols:
-        raise LookupError(f"{schema}.{table} is not in the warehouse: run `make run` first")
+        raise ConfigError(f"{schema}.{table} is not in the warehouse: run `make run` first")
     out = []
     for name, dtype in cols:
         quoted = '"' + name.replace('"', '""') + '"'

@@ -63,7 +63,7 @@ profile as (
         min(hour_start)                                     as first_hour,
         max(hour_start)                                     as last_hour,
         -- run rate over the last week it ran
-        sum(effective_cost) filter (where hour_start > (select last_hour from bill_end) - interval 7 day)
+        cast(sum(effective_cost) filter (where hour_start > (select last_hour from bill_end) - interval 7 day) as double)
             / nullif(count(*) filter (where hour_start > (select last_hour from bill_end) - interval 7 day), 0) as recent_hourly_cost
     from hours
     group by resource_id

@@ -59,8 +59,8 @@ gpu_hours as (
         shared_gpus.gpu,
         shared_gpus.gpu_index,
         shared_gpus.is_mig,
-        cast(costed.billed_cost / costed.gpu_count as decimal(38, 10))               as gpu_billed_cost,
-        cast(costed.effective_cost / costed.gpu_count as decimal(38, 10))            as gpu_effective_cost
+        cast(cast(costed.billed_cost as double) / costed.gpu_count as decimal(38, 10))               as gpu_billed_cost,
+        cast(cast(costed.effective_cost as double) / costed.gpu_count as decimal(38, 10))            as gpu_effective_cost
     from {{ ref('int_resource_hours_costed') }} as costed
     inner join shared_gpus using (resource_id)
     where costed.gpu_count > 0

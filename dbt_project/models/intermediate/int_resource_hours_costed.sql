@@ -41,13 +41,13 @@ hourly as (
         *,
         case
             when hours_in_line = 1 then billed_cost
-            when hours_from_end = 1 then billed_cost - (hours_in_line - 1) * cast(billed_cost / hours_in_line as decimal(38, 10))
-            else cast(billed_cost / hours_in_line as decimal(38, 10))
+            when hours_from_end = 1 then billed_cost - (hours_in_line - 1) * cast(cast(billed_cost as double) / hours_in_line as decimal(38, 10))
+            else cast(cast(billed_cost as double) / hours_in_line as decimal(38, 10))
         end as hour_billed_cost,
         case
             when hours_in_line = 1 then effective_cost
-            when hours_from_end = 1 then effective_cost - (hours_in_line - 1) * cast(effective_cost / hours_in_line as decimal(38, 10))
-            else cast(effective_cost / hours_in_line as decimal(38, 10))
+            when hours_from_end = 1 then effective_cost - (hours_in_line - 1) * cast(cast(effective_cost as double) / hours_in_line as decimal(38, 10))
+            else cast(cast(effective_cost as double) / hours_in_line as decimal(38, 10))
         end as hour_effective_cost
     from spread
 

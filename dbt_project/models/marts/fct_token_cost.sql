@@ -83,11 +83,11 @@ busy as (
         logged.total_tokens,
         logged.weighted_tokens,
         serving_hours.hour_share * case
-            when hour_totals.weighted_tokens > 0 then coalesce(logged.weighted_tokens, 0) / hour_totals.weighted_tokens
+            when hour_totals.weighted_tokens > 0 then cast(coalesce(logged.weighted_tokens, 0) as double) / hour_totals.weighted_tokens
             else logged.requests / hour_totals.requests
         end                                                                      as instance_hours,
         serving_hours.effective_cost * case
-            when hour_totals.weighted_tokens > 0 then coalesce(logged.weighted_tokens, 0) / hour_totals.weighted_tokens
+            when hour_totals.weighted_tokens > 0 then cast(coalesce(logged.weighted_tokens, 0) as double) / hour_totals.weighted_tokens
             else logged.requests / hour_totals.requests
         end                                                                      as effective_cost
     from serving_hours

@@ -44,7 +44,7 @@ runs as (
         coalesce(allocations.is_spot, jobs.managed_spot, false)                 as is_spot,
         jobs.start_time,
         jobs.end_time,
-        {{ dbt.datediff('jobs.start_time', 'jobs.costed_until', 'second') }} / 3600.0 as run_hours,
+        cast({{ dbt.datediff('jobs.start_time', 'jobs.costed_until', 'second') }} as double) / 3600 as run_hours,
         allocations.gpu_hours,
         allocations.measured_useful_gpu_hours / nullif(allocations.measured_gpu_hours, 0) as mean_gpu_utilization,
         allocations.utilization_signal,

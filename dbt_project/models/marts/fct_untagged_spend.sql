@@ -99,7 +99,7 @@ combined as (
 
 select
     combined.billing_period,
-    combined.offender_rank,
+    cast(combined.offender_rank as bigint)                             as offender_rank,
     combined.offender,
     combined.resource_type,
     combined.service_name,

@@ -44,7 +44,7 @@ profile as (
         bool_and(coalesce(requests, 0) = 0 and coalesce(invocations, 0) = 0
                  and coalesce(gpu_utilization, 0) < {{ idle_below }}
                  and (invocations is not null or gpu_utilization is not null))        as always_quiet,
-        avg(effective_cost)                                                           as hourly_cost
+        cast(avg(effective_cost) as double)                                           as hourly_cost
     from hours
     where is_serving
     group by resource_id, hour_of_week

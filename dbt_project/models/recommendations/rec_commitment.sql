@@ -132,7 +132,7 @@ trend as (
     -- forecast daily spend over the last 30 days' daily spend: below 1, the workload is shrinking
     select
         (select avg(mean) from {{ source('ml', 'spend_forecast') }} where unique_id = 'total')
-        / nullif((select sum(effective_cost) / 30 from {{ ref('int_billing_line_items_classified') }}
+        / nullif((select cast(sum(effective_cost) as double) / 30 from {{ ref('int_billing_line_items_classified') }}
                   where charge_period_start > (select last_start from bill_end) - interval 30 day), 0)
             as forecast_ratio
 
@@ -155,7 +155,7 @@ select
     cast(null as {{ dbt.type_string() }})                                                              as project,
     billing_account_id                                                                 as account_id,
     'all'                                                                              as region,
-    on_demand_cost * 730.0 / hours                                                     as current_monthly_cost_usd,
+    cast(on_demand_cost * 730.0 as double) / hours                                     as current_monthly_cost_usd,
     net_savings * forecast_factor * 730.0 / hours                                      as estimated_monthly_savings_usd,
     case when forecast_factor < 1 then 0.6 else 0.75 end                               as confidence,
     true                                                                               as requires_approval,

@@ -103,7 +103,7 @@ decided as (
         streaks.measured_hours,
         streaks.idle_since,
         streaks.peak_utilization,
-        streaks.measured_hours * 1.0 / streaks.idle_hours                        as measured_share,
+        cast(streaks.measured_hours as double) / streaks.idle_hours                        as measured_share,
         case
             when streaks.idle_hours >= 24 * {{ idle['archive_after_days'] | int }} and streaks.measured_hours >= {{ idle['min_measured_share'] }} * streaks.idle_hours then 'idle_archive'
             when streaks.idle_hours >= 24 * {{ idle['delete_after_days'] | int }} and streaks.measured_hours >= {{ idle['min_measured_share'] }} * streaks.idle_hours then 'idle_delete'

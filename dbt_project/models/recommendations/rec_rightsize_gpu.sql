@@ -33,7 +33,7 @@ usage as (
         max(gpus_in_use)                                             as peak_gpus_in_use,
         count(distinct job_hours.hour_start)                         as hours_with_jobs
     from (
-        select resource_id, hour_start, sum(gpu_seconds) / 3600.0 as gpus_in_use
+        select resource_id, hour_start, cast(sum(gpu_seconds) as double) / 3600 as gpus_in_use
         from {{ ref('int_job_hours') }}
         where hour_start > (select since from window_start)
         group by resource_id, hour_start

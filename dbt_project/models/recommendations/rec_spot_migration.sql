@@ -26,7 +26,7 @@ runs as (
         resource_id,
         count(*)                                                                           as runs,
         count(*) filter (where {{ dbt.datediff('start_time', 'costed_until', 'second') }} <= 3600 * {{ sp['max_run_hours'] }}) as short_runs,
-        {{ percentile_cont(dbt.datediff('start_time', 'costed_until', 'second') ~ ' / 3600.0', 0.9) }} as p90_run_hours
+        {{ percentile_cont('cast(' ~ dbt.datediff('start_time', 'costed_until', 'second') ~ ' as double) / 3600', 0.9) }} as p90_run_hours
     from {{ ref('int_jobs_matched') }}
     where resource_id is not null and start_time > (select since from window_start) and costed_until is not null
     group by resource_id
@@ -44,7 +44,7 @@ spend as (
 
 spot_prices as (
     -- what spot actually cost per instance type in the bill, as a share of its list price
-    select instance_type, 1 - sum(effective_cost) / nullif(sum(list_cost), 0) as spot_discount
+    select instance_type, 1 - cast(sum(effective_cost) as double) / nullif(sum(list_cost), 0) as spot_discount
     from {{ ref('int_billing_line_items_classified') }}
     where pricing_category = 'Dynamic' and is_gpu and list_cost > 0
     group by instance_type
