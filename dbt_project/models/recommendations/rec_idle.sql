@@ -52,7 +52,7 @@ judged as (
         *,
         avg(gpu_utilization) over (
             partition by resource_id order by hour_start
-            range between interval {{ idle['trailing_days'] | int }} day preceding and interval 1 hour preceding
+            range between interval {{ (idle['trailing_days'] * 24) | int }} hour preceding and interval 1 hour preceding
         )                                                                        as trailing_utilization
     from hours
 

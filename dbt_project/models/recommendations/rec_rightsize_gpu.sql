@@ -104,6 +104,7 @@ candidates as (
         billed.billed_hours,
         current_type.on_demand_hourly_usd                                           as current_hourly_usd,
         current_type.gpu_memory_gib                                                 as current_gpu_memory_gib,
+        current_type.provider                                                       as current_provider,
         predicted.open_runs,
         predicted.open_run_p90_gpu_hours,
         predicted.open_run_recommended_gpu_hours
@@ -129,7 +130,7 @@ fits as (
         row_number() over (partition by candidates.resource_id order by target.on_demand_hourly_usd, target.instance_type) as rank
     from candidates
     inner join catalog as target
-        on target.provider = (select provider from catalog where lower(instance_type) = lower(candidates.instance_type))
+        on target.provider = candidates.current_provider
        and target.gpu_model = candidates.gpu_model
        and (target.instance_type like 'ml.%') = (candidates.instance_type like 'ml.%')
        and target.gpu_count >= candidates.gpus_needed
