@@ -81,6 +81,9 @@ def build_on_spark(warehouse: str, policy: Policy, folder: Path | None = None, s
     if select:
         cmd += ["--select", *select]
     env = dict(os.environ, FINOPS_SPARK_DIR=str(folder))
+    # Spark's log settings (dbt_project/spark/log4j2.properties): without them every statement
+    # logs that the session exists already
+    env.setdefault("SPARK_CONF_DIR", str(DBT_PROJECT_DIR / "spark"))
     t = time.monotonic()
     # dbt-spark's session method starts the JVM in dbt's own process, from its working directory
     proc = subprocess.run(cmd, cwd=folder, env=env)
