@@ -293,7 +293,7 @@ def _ml_summary(con) -> list[str]:
     return lines
 
 
-def spark() -> int:
+def spark(export_only: bool = False) -> int:
     """`make run` first (the warehouse and the ML outputs are the sources), then this: the same
     dbt project, policy vars and tests on Spark; the marts land under FINOPS_SPARK_DIR."""
     from .marts.spark_build import build_on_spark, spark_dir
@@ -302,6 +302,16 @@ def spark() -> int:
 
     settings = load_settings()
     policy = load_policy(settings.policy)
+    if export_only:
+        from .ingest.parquet_export import export_sources
+
+        con = connect_warehouse(settings.warehouse, read_only=True, wait_seconds=0)
+        try:
+            exported = export_sources(con, spark_dir() / "parquet")
+        finally:
+            con.close()
+        log(f"exported {len(exported)} source tables ({sum(e.rows for e in exported):,} rows) to {spark_dir() / 'parquet'}")
+        return 0
     connect_warehouse(settings.warehouse, read_only=True, wait_seconds=0).close()  # there, and no run holds it
     build = build_on_spark(settings.warehouse, policy, folder=spark_dir(), log=log)
     log(f"Spark marts: {build.spark_dir / 'spark-warehouse'} (parquet, one folder per table)")
@@ -315,8 +325,10 @@ def main(argv=None) -> int:
     r.add_argument("--seed", type=int, default=7)
     r.add_argument("--scale", type=float, default=1.0)
     sub.add_parser("prepare", help="parse the dbt project and set up DAGSTER_HOME (for `make dev`)")
-    sub.add_parser("spark", help="build the dbt project on a local Apache Spark from the warehouse's sources "
-                                 "(exported as parquet to FINOPS_SPARK_DIR, default data/spark)")
+    s = sub.add_parser("spark", help="build the dbt project on a local Apache Spark from the warehouse's sources "
+                                     "(exported as parquet to FINOPS_SPARK_DIR, default data/spark)")
+    s.add_argument("--export-only", action="store_true",
+                   help="only write the sources as parquet (billing partitioned by billing period)")
     args = ap.parse_args(argv)
     from .resources import WarehouseBusyError
 
@@ -330,7 +342,7 @@ def main(argv=None) -> int:
             prepare_dbt_manifest(settings.warehouse)
             return 0
         if args.command == "spark":
-            return spark()
+            return spark(export_only=args.export_only)
         return run(args)
     except (ConfigError, PolicyError, LandingError) as exc:
         return _error(exc, EXIT_CONFIG)
