@@ -301,6 +301,31 @@ def _ml_summary(con) -> list[str]:
     return lines
 
 
+def spark(export_only: bool = False) -> int:
+    """`make run` first (the warehouse and the ML outputs are the sources), then this: the same
+    dbt project, policy vars and tests on Spark; the marts land under FINOPS_SPARK_DIR."""
+    from .marts.spark_build import build_on_spark, spark_dir
+    from .policy import load_policy
+    from .resources import connect_warehouse
+
+    settings = load_settings()
+    policy = load_policy(settings.policy)
+    if export_only:
+        from .ingest.parquet_export import export_sources
+
+        con = connect_warehouse(settings.warehouse, read_only=True, wait_seconds=0)
+        try:
+            exported = export_sources(con, spark_dir() / "parquet")
+        finally:
+            con.close()
+        log(f"exported {len(exported)} source tables ({sum(e.rows for e in exported):,} rows) to {spark_dir() / 'parquet'}")
+        return 0
+    connect_warehouse(settings.warehouse, read_only=True, wait_seconds=0).close()  # there, and no run holds it
+    build = build_on_spark(settings.warehouse, policy, folder=spark_dir(), log=log)
+    log(f"Spark marts: {build.spark_dir / 'spark-warehouse'} (parquet, one folder per table)")
+    return 0 if build.returncode == 0 else EXIT_FAILED
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="finops")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -308,6 +333,10 @@ def main(argv=None) -> int:
     r.add_argument("--seed", type=int, default=7)
     r.add_argument("--scale", type=float, default=1.0)
     sub.add_parser("prepare", help="parse the dbt project and set up DAGSTER_HOME (for `make dev`)")
+    s = sub.add_parser("spark", help="build the dbt project on a local Apache Spark from the warehouse's sources "
+                                     "(exported as parquet to FINOPS_SPARK_DIR, default data/spark)")
+    s.add_argument("--export-only", action="store_true",
+                   help="only write the sources as parquet (billing partitioned by billing period)")
     args = ap.parse_args(argv)
     from .resources import WarehouseBusyError
 
@@ -320,6 +349,8 @@ def main(argv=None) -> int:
             ensure_dagster_home()
             prepare_dbt_manifest(settings.warehouse)
             return 0
+        if args.command == "spark":
+            return spark(export_only=args.export_only)
         return run(args)
     except (ConfigError, PolicyError, LandingError) as exc:
         return _error(exc, EXIT_CONFIG)

@@ -12,7 +12,7 @@ with periods as (
         max(x_ingested_at)                                            as last_ingested_at,
         sum(BilledCost)                                               as billed_cost,
         sum(EffectiveCost)                                            as effective_cost,
-        md5(string_agg(distinct x_source_file, '|' order by x_source_file)) as source_files_digest
+        md5({{ string_agg_distinct('x_source_file', '|') }}) as source_files_digest
     from {{ source('raw', 'billing_line_items') }}
     group by x_billing_period
 
@@ -24,6 +24,7 @@ select
     last_ingested_at,
     billed_cost,
     effective_cost,
-    md5(concat_ws('|', billing_period, line_items, last_ingested_at, billed_cost, effective_cost, source_files_digest,
+    md5(concat_ws('|', billing_period, cast(line_items as {{ dbt.type_string() }}), cast(last_ingested_at as {{ dbt.type_string() }}),
+                  cast(billed_cost as {{ dbt.type_string() }}), cast(effective_cost as {{ dbt.type_string() }}), source_files_digest,
                   '{{ tojson(var("untagged_required_tags")) }}')) as period_version
 from periods

@@ -22,11 +22,11 @@ inference as (
 select
     allocations.resource_id,
     allocations.hour_start,
-    strftime(allocations.hour_start, '%Y-%m')          as billing_month,
+    {{ format_timestamp('allocations.hour_start', '%Y-%m') }}          as billing_month,
     allocations.allocation_type,
     allocations.job_id,
     jobs.status                                         as job_status,
-    cast(null as varchar)                               as model,
+    cast(null as {{ dbt.type_string() }})                               as model,
     allocations.team,
     allocations.project,
     allocations.is_spot,
@@ -46,7 +46,7 @@ union all
 select
     resource_id,
     hour_start,
-    strftime(hour_start, '%Y-%m'),
+    {{ format_timestamp('hour_start', '%Y-%m') }},
     'inference',
     null,
     null,

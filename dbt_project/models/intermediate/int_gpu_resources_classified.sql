@@ -25,17 +25,16 @@ tag_entries as (
         regexp_replace(lower(entry.key), '^({% for p in prefixes %}{{ p | replace(':', '\\:') }}{{ '|' if not loop.last }}{% endfor %})', '') as tag_key,
         lower(entry.value) as tag_value
     from (
-        select distinct resource_id, tags
-        from {{ ref('stg_billing') }}
-        where resource_id is not null and tags is not null
-    ) tagged,
-    unnest(map_entries(try_cast(tags::json as map(varchar, varchar)))) as t(entry)
+        {{ json_object_entries(
+            relation="(select distinct resource_id, tags from " ~ ref('stg_billing') ~ " where resource_id is not null and tags is not null) tagged",
+            id='resource_id', json='tags') }}
+    ) as entry
 
 ),
 
 protection as (
 
-    select resource_id, string_agg(distinct tag_key || '=' || tag_value, ', ') as protected_by
+    select resource_id, {{ string_agg_distinct("tag_key || '=' || tag_value", ', ') }} as protected_by
     from tag_entries
     where {% if protected | length == 0 %}false{% else %}
         {%- for kv in protected %}
@@ -64,7 +63,7 @@ profile as (
         min(hour_start)                                     as first_hour,
         max(hour_start)                                     as last_hour,
         -- run rate over the last week it ran
-        sum(effective_cost) filter (where hour_start > (select last_hour from bill_end) - interval 7 day)
+        cast(sum(effective_cost) filter (where hour_start > (select last_hour from bill_end) - interval 7 day) as double)
             / nullif(count(*) filter (where hour_start > (select last_hour from bill_end) - interval 7 day), 0) as recent_hourly_cost
     from hours
     group by resource_id

@@ -59,8 +59,8 @@ gpu_hours as (
         shared_gpus.gpu,
         shared_gpus.gpu_index,
         shared_gpus.is_mig,
-        cast(costed.billed_cost / costed.gpu_count as decimal(38, 10))               as gpu_billed_cost,
-        cast(costed.effective_cost / costed.gpu_count as decimal(38, 10))            as gpu_effective_cost
+        cast(cast(costed.billed_cost as double) / costed.gpu_count as decimal(38, 10))               as gpu_billed_cost,
+        cast(cast(costed.effective_cost as double) / costed.gpu_count as decimal(38, 10))            as gpu_effective_cost
     from {{ ref('int_resource_hours_costed') }} as costed
     inner join shared_gpus using (resource_id)
     where costed.gpu_count > 0
@@ -113,7 +113,7 @@ mig_slices as (
         gpu_hours.gpu_model,
         try_cast(regexp_extract(series.gpu_instance_profile, '^([0-9]+)g', 1) as double) / 7.0
             as compute_share,
-        try_cast(regexp_extract(series.gpu_instance_profile, '\.([0-9]+)gb', 1) as double) / catalog_memory.gpu_memory_gb
+        try_cast(regexp_extract(series.gpu_instance_profile, '[.]([0-9]+)gb', 1) as double) / catalog_memory.gpu_memory_gb
             as memory_share,
         count(series.pod) over (partition by series.resource_id, series.hour_start, series.gpu, series.gpu_instance_id)
             as pods_on_instance
@@ -178,12 +178,12 @@ idle as (
     -- what no slice or pod took: unpartitioned MIG capacity, or time-sliced hours nobody was busy
     select
         gpu_hours.resource_id, gpu_hours.hour_start, gpu_hours.gpu,
-        cast(null as varchar)                                                        as gpu_instance_id,
-        cast(null as varchar)                                                        as gpu_instance_profile,
-        cast(null as varchar)                                                        as namespace,
-        cast(null as varchar)                                                        as pod,
+        cast(null as {{ dbt.type_string() }})                                                        as gpu_instance_id,
+        cast(null as {{ dbt.type_string() }})                                                        as gpu_instance_profile,
+        cast(null as {{ dbt.type_string() }})                                                        as namespace,
+        cast(null as {{ dbt.type_string() }})                                                        as pod,
         cast(null as double)                                                         as busy_share,
-        cast(null as varchar)                                                        as utilization_signal,
+        cast(null as {{ dbt.type_string() }})                                                        as utilization_signal,
         'idle'                                                                       as basis,
         1 - coalesce(sum(allocated.gpu_share), 0)                                    as gpu_share,
         gpu_hours.gpu_billed_cost - coalesce(sum(allocated.billed_cost), 0)          as billed_cost,

@@ -84,9 +84,9 @@ unlogged as (
         inference_hours.team                                    as caller_team,
         cast(inference_hours.hour_invocations as bigint)        as requests,
         cast(null as bigint)                                    as failed_requests,
-        cast(null as hugeint)                                   as prompt_tokens,
-        cast(null as hugeint)                                   as completion_tokens,
-        cast(null as hugeint)                                   as total_tokens,
+        cast(null as {{ dbt.type_bigint() }})                                   as prompt_tokens,
+        cast(null as {{ dbt.type_bigint() }})                                   as completion_tokens,
+        cast(null as {{ dbt.type_bigint() }})                                   as total_tokens,
         1.0                                                     as usage_share,
         false                                                   as is_request_logged
     from inference_hours
@@ -101,8 +101,9 @@ unlogged as (
 
 combined as (
 
+    -- the same columns in the same order
     select * from split
-    union all by name
+    union all
     select * from unlogged
 
 )

@@ -19,11 +19,7 @@ hours as (
             'least(jobs.costed_until, hour_start + interval 1 hour)',
             'second') }}             as run_seconds
     from jobs
-    cross join unnest(generate_series(
-        date_trunc('hour', jobs.start_time),
-        jobs.costed_until - interval 1 second,
-        interval 1 hour
-    )) as t(hour_start)
+    {{ cross_join_unnest(hour_series("date_trunc('hour', jobs.start_time)", 'jobs.costed_until - interval 1 second'), 't', 'hour_start') }}
 
 )
 

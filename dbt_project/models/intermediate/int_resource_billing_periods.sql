@@ -3,7 +3,7 @@
 -- reads a few rows per resource instead of every line item.
 -- Incremental by billing period: a nightly run rebuilds only the periods whose line items moved.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ delete_outdated_billing_periods() }}",
@@ -30,15 +30,15 @@ latest as (
         sum(billed_cost)                                                     as billed_cost,
         sum(effective_cost)                                                  as effective_cost,
         count(*)                                                             as line_items,
-        arg_max(
-            struct_pack(team, project, job_type, env, charge_period_start, source_file, source_row),
-            struct_pack(tagged := team is not null or project is not null, charge_period_start, source_file, source_row)
-        )                                                                    as tags,
-        arg_max(
-            struct_pack(instance_type, gpu_count, gpu_model, resource_type, region_id, service_name,
-                        sagemaker_usage_kind, charge_period_start, source_file, source_row),
-            struct_pack(typed := instance_type is not null, charge_period_start, source_file, source_row)
-        )                                                                    as type,
+        {{ arg_max(
+            struct_pack(['team', 'project', 'job_type', 'env', 'charge_period_start', 'source_file', 'source_row']),
+            struct_pack(['team is not null or project is not null as tagged', 'charge_period_start', 'source_file', 'source_row'])
+        ) }}                                                                 as tags,
+        {{ arg_max(
+            struct_pack(['instance_type', 'gpu_count', 'gpu_model', 'resource_type', 'region_id', 'service_name',
+                         'sagemaker_usage_kind', 'charge_period_start', 'source_file', 'source_row']),
+            struct_pack(['instance_type is not null as typed', 'charge_period_start', 'source_file', 'source_row'])
+        ) }}                                                                 as type,
         min(period_version)                                                  as period_version
     from line_items
     group by resource_id, billing_period

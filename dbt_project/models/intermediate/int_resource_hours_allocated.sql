@@ -117,8 +117,10 @@ hours as (
     left join jobs_per_hour using (resource_id, hour_start)
     left join requests_per_hour using (resource_id, hour_start)
     left join invocations_per_hour using (resource_id, hour_start)
-    left join serving_resources using (resource_id)
-    left join tracked_resources using (resource_id)
+    -- joined with ON, not USING: Spark 3.5 duplicates rows when the key of a USING join is read
+    -- from its right side, and serving_resources is itself built from resource_hours
+    left join serving_resources on serving_resources.resource_id = resource_hours.resource_id
+    left join tracked_resources on tracked_resources.resource_id = resource_hours.resource_id
 
 ),
 
@@ -132,8 +134,8 @@ job_shares as (
         coalesce(job_hours.team, hours.team)                                         as team,
         coalesce(job_hours.project, hours.project)                                   as project,
         job_hours.gpu_seconds / hours.shared_gpu_seconds                             as hour_share,
-        cast(hours.billed_cost * job_hours.gpu_seconds / hours.shared_gpu_seconds as decimal(38, 10))    as billed_cost,
-        cast(hours.effective_cost * job_hours.gpu_seconds / hours.shared_gpu_seconds as decimal(38, 10)) as effective_cost,
+        cast(cast(hours.billed_cost * job_hours.gpu_seconds as double) / hours.shared_gpu_seconds as decimal(38, 10))    as billed_cost,
+        cast(cast(hours.effective_cost * job_hours.gpu_seconds as double) / hours.shared_gpu_seconds as decimal(38, 10)) as effective_cost,
         'job_record'                                                                 as basis
     from hours
     inner join job_hours using (resource_id, hour_start)
@@ -170,7 +172,7 @@ remainders as (
                 then 'unattributed'
             else 'idle'
         end                                                                          as allocation_type,
-        cast(null as varchar)                                                        as job_id,
+        cast(null as {{ dbt.type_string() }})                                                        as job_id,
         hours.team,
         hours.project,
         1 - coalesce(allocated_to_jobs.hour_share, 0)                                as hour_share,

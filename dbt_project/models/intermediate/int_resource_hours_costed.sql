@@ -14,7 +14,7 @@ with hours_billed_in_other_periods as (
 
     select distinct resource_id, hour_start
     from {{ ref('int_resource_period_hours_costed') }}
-    where billing_period <> strftime(hour_start, '%Y-%m')
+    where billing_period <> {{ format_timestamp('hour_start', '%Y-%m') }}
 
 )
 

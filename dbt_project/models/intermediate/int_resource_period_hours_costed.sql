@@ -6,7 +6,7 @@
 -- hour stays in its own row: a re-delivered period then replaces exactly its own rows.
 -- int_resource_hours_costed sums the periods of an hour.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ delete_outdated_billing_periods() }}",
@@ -34,11 +34,7 @@ spread as (
                      date_trunc('hour', charge_period_end - interval 1 second)) as last_hour_start
         from gpu_usage
     ) as gpu_usage
-    cross join unnest(generate_series(
-        date_trunc('hour', charge_period_start),
-        last_hour_start,
-        interval 1 hour
-    )) as hours(hour_start)
+    {{ cross_join_unnest(hour_series("date_trunc('hour', charge_period_start)", 'last_hour_start'), 'hours', 'hour_start') }}
 
 ),
 
@@ -48,13 +44,13 @@ hourly as (
         *,
         case
             when hours_in_line = 1 then billed_cost
-            when hours_from_end = 1 then billed_cost - (hours_in_line - 1) * cast(billed_cost / hours_in_line as decimal(38, 10))
-            else cast(billed_cost / hours_in_line as decimal(38, 10))
+            when hours_from_end = 1 then billed_cost - (hours_in_line - 1) * cast(cast(billed_cost as double) / hours_in_line as decimal(38, 10))
+            else cast(cast(billed_cost as double) / hours_in_line as decimal(38, 10))
         end as hour_billed_cost,
         case
             when hours_in_line = 1 then effective_cost
-            when hours_from_end = 1 then effective_cost - (hours_in_line - 1) * cast(effective_cost / hours_in_line as decimal(38, 10))
-            else cast(effective_cost / hours_in_line as decimal(38, 10))
+            when hours_from_end = 1 then effective_cost - (hours_in_line - 1) * cast(cast(effective_cost as double) / hours_in_line as decimal(38, 10))
+            else cast(cast(effective_cost as double) / hours_in_line as decimal(38, 10))
         end as hour_effective_cost
     from spread
 
@@ -83,6 +79,6 @@ select
     cast(sum(hour_billed_cost) as decimal(38, 10))        as billed_cost,
     cast(sum(hour_effective_cost) as decimal(38, 10))     as effective_cost,
     count(*)                                              as line_items,
-    any_value(period_version)                             as period_version  -- one per period
+    min(period_version)                                   as period_version  -- one per period
 from hourly
 group by resource_id, hour_start, billing_period

@@ -1,7 +1,7 @@
 -- Spend per day, account, service and owner. The grain every spend chart starts from.
 -- Incremental by billing period: a nightly run rebuilds only the periods whose line items moved.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_outdated_billing_periods() }}",

@@ -37,7 +37,7 @@ spend as (
 outcomes as (
     -- runs count in the month they started; RUNNING runs have no outcome yet
     select
-        strftime(start_time, '%Y-%m')                                           as billing_month,
+        {{ format_timestamp('start_time', '%Y-%m') }}                                           as billing_month,
         coalesce(team, '(untagged)')                                            as team,
         coalesce(project, '(untagged)')                                         as project,
         count(*) filter (where status = 'FINISHED')                             as finished_runs,
@@ -55,7 +55,7 @@ joined as (
         coalesce(outcomes.finished_runs, 0)                                     as finished_runs,
         coalesce(outcomes.failed_runs, 0)                                       as failed_runs,
         coalesce(outcomes.running_runs, 0)                                      as running_runs,
-        outcomes.finished_runs * 1.0 / nullif(outcomes.finished_runs + outcomes.failed_runs, 0) as job_success_rate,
+        cast(outcomes.finished_runs as double) / nullif(outcomes.finished_runs + outcomes.failed_runs, 0) as job_success_rate,
         spend.useful_gpu_hours / nullif(spend.measured_gpu_hours, 0)            as gpu_utilization
     from spend
     left join outcomes using (billing_month, team, project)

@@ -22,7 +22,7 @@ monthly as (
 
     select
         allocations.resource_id,
-        strftime(allocations.hour_start, '%Y-%m')                                 as billing_month,
+        {{ format_timestamp('allocations.hour_start', '%Y-%m') }}                                 as billing_month,
         coalesce(allocations.team, '(untagged)')                                  as team,
         max(allocations.instance_type)                                            as instance_type,
         max(allocations.gpu_model)                                                as gpu_model,
@@ -33,7 +33,7 @@ monthly as (
         sum(allocations.gpu_hours)                                                as gpu_hours,
         sum(allocations.gpu_hours) filter (where allocations.gpu_utilization is not null) as measured_gpu_hours,
         sum(allocations.gpu_hours * allocations.gpu_utilization) filter (where allocations.gpu_utilization is not null) as useful_gpu_hours,
-        string_agg(distinct allocations.utilization_signal, ', ' order by allocations.utilization_signal) as utilization_signal,
+        {{ string_agg_distinct('allocations.utilization_signal', ', ') }} as utilization_signal,
         sum(allocations.gpu_hours) filter (where allocations.is_spot)             as spot_gpu_hours,
         sum(allocations.effective_cost)                                           as effective_cost,
         sum(allocations.effective_cost) filter (where allocations.allocation_type = 'idle') as idle_cost
@@ -68,7 +68,7 @@ select
     cast(gpu_hours as double)                                                     as gpu_hours,
     cast(coalesce(measured_gpu_hours, 0) as double)                               as measured_gpu_hours,
     cast(mean_gpu_utilization as double)                                          as mean_gpu_utilization,
-    cast(utilization_signal as varchar)                                           as utilization_signal,
+    cast(utilization_signal as {{ dbt.type_string() }})                                           as utilization_signal,
     case workload_class
         when 'inference' then {{ efficiency_band('mean_gpu_utilization', inference_bands) }}
         else {{ efficiency_band('mean_gpu_utilization', training_bands) }}

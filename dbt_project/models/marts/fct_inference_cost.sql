@@ -30,8 +30,8 @@ latency as (
         resource_id,
         coalesce(model, 'unknown')                       as model,
         coalesce(team, '(untagged)')                     as team,
-        quantile_cont(latency_ms, 0.5)                   as latency_p50_ms,
-        quantile_cont(latency_ms, 0.95)                  as latency_p95_ms
+        {{ percentile_cont('latency_ms', 0.5) }}                   as latency_p50_ms,
+        {{ percentile_cont('latency_ms', 0.95) }}                  as latency_p95_ms
     from requests
     group by 1, 2, 3, 4
 
@@ -87,8 +87,8 @@ select
     cast(daily.gpu_utilization as double)                                    as gpu_utilization,
     cast(daily.billed_cost as decimal(38, 10))                               as billed_cost,
     cast(daily.effective_cost as decimal(38, 10))                            as effective_cost,
-    cast(daily.effective_cost / nullif(daily.requests, 0) as decimal(38, 10))             as cost_per_request,
-    cast(daily.effective_cost / nullif(daily.total_tokens, 0) * 1000 as decimal(38, 10))  as cost_per_1k_tokens,
+    cast(cast(daily.effective_cost as double) / nullif(daily.requests, 0) as decimal(38, 10))             as cost_per_request,
+    cast(cast(daily.effective_cost as double) / nullif(daily.total_tokens, 0) * 1000 as decimal(38, 10))  as cost_per_1k_tokens,
     cast(latency.latency_p50_ms as double)                                   as latency_p50_ms,
     cast(latency.latency_p95_ms as double)                                   as latency_p95_ms,
     daily.is_fully_logged

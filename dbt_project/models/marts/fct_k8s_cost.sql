@@ -31,8 +31,8 @@ pod_rows as (
         split_part(resource_id, '/', 3)                                    as namespace,
         split_part(resource_id, '/', 4)                                    as pod_name,
         coalesce(
-            json_extract_string(tags, '$.aws_eks_workload_name'),
-            json_extract_string(tags, '$."aws:eks:workload-name"'),
+            {{ json_string('tags', 'aws_eks_workload_name') }},
+            {{ json_string('tags', 'aws:eks:workload-name') }},
             split_part(resource_id, '/', 4)
         )                                                                  as workload_name,
         case
@@ -115,7 +115,7 @@ idle as (
         '(idle)'                                                           as namespace,
         '(idle)'                                                           as workload_name,
         '(idle)'                                                           as pod_name,
-        cast(null as varchar)                                              as pod_arn,
+        cast(null as {{ dbt.type_string() }})                                              as pod_arn,
         true                                                               as is_idle,
         cast(0 as decimal(38, 10))                                         as split_cost,
         cast(0 as decimal(38, 10))                                         as cpu_split_cost,
@@ -140,14 +140,14 @@ unioned as (
 
 select
     cast(usage_date as date)                                    as usage_date,
-    cast(billing_period as varchar)                             as billing_period,
-    cast(sub_account_id as varchar)                             as sub_account_id,
-    cast(cluster_name as varchar)                               as cluster_name,
-    cast(node_resource_id as varchar)                           as node_resource_id,
-    cast(namespace as varchar)                                  as namespace,
-    cast(workload_name as varchar)                              as workload_name,
-    cast(pod_name as varchar)                                   as pod_name,
-    cast(pod_arn as varchar)                                    as pod_arn,
+    cast(billing_period as {{ dbt.type_string() }})                             as billing_period,
+    cast(sub_account_id as {{ dbt.type_string() }})                             as sub_account_id,
+    cast(cluster_name as {{ dbt.type_string() }})                               as cluster_name,
+    cast(node_resource_id as {{ dbt.type_string() }})                           as node_resource_id,
+    cast(namespace as {{ dbt.type_string() }})                                  as namespace,
+    cast(workload_name as {{ dbt.type_string() }})                              as workload_name,
+    cast(pod_name as {{ dbt.type_string() }})                                   as pod_name,
+    cast(pod_arn as {{ dbt.type_string() }})                                    as pod_arn,
     cast(is_idle as boolean)                                    as is_idle,
     cast(split_cost as decimal(38, 10))                         as split_cost,
     cast(coalesce(cpu_split_cost, 0) as decimal(38, 10))        as cpu_split_cost,

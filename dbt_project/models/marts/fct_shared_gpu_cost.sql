@@ -31,7 +31,11 @@ daily as (
         cast(sum(billed_cost) as decimal(38, 10))                                        as billed_cost,
         cast(sum(effective_cost) as decimal(38, 10))                                     as effective_cost
     from hours
-    group by all
+    group by
+        usage_date, billing_period, resource_id, gpu_uuid, gpu_index, gpu_model, sharing_mode, basis,
+        gpu_instance_id, gpu_instance_profile,
+        coalesce(namespace, case when basis = 'idle' then '(idle)' else '(unknown)' end),
+        coalesce(pod, case when basis = 'idle' then '(idle)' else '(unknown)' end)
 
 )
 
@@ -40,7 +44,7 @@ select
     billing_period,
     resource_id,
     gpu_uuid,
-    cast(gpu_index as varchar)                                                           as gpu_index,
+    cast(gpu_index as {{ dbt.type_string() }})                                                           as gpu_index,
     gpu_model,
     sharing_mode,
     basis,

@@ -9,7 +9,7 @@ select
     billing_period,
     resource_id,
     gpu_uuid,
-    cast(gpu_index as varchar)                            as gpu_index,
+    cast(gpu_index as {{ dbt.type_string() }})            as gpu_index,
     gpu_model,
     sharing_mode,
     namespace,

@@ -83,11 +83,11 @@ busy as (
         logged.total_tokens,
         logged.weighted_tokens,
         serving_hours.hour_share * case
-            when hour_totals.weighted_tokens > 0 then coalesce(logged.weighted_tokens, 0) / hour_totals.weighted_tokens
+            when hour_totals.weighted_tokens > 0 then cast(coalesce(logged.weighted_tokens, 0) as double) / hour_totals.weighted_tokens
             else logged.requests / hour_totals.requests
         end                                                                      as instance_hours,
         serving_hours.effective_cost * case
-            when hour_totals.weighted_tokens > 0 then coalesce(logged.weighted_tokens, 0) / hour_totals.weighted_tokens
+            when hour_totals.weighted_tokens > 0 then cast(coalesce(logged.weighted_tokens, 0) as double) / hour_totals.weighted_tokens
             else logged.requests / hour_totals.requests
         end                                                                      as effective_cost
     from serving_hours
@@ -112,9 +112,9 @@ whole_hours as (
         '(none)'                                                                 as api_key_alias,
         case when serving_hours.allocation_type = 'inference'
              then cast(serving_hours.hour_invocations as bigint) end            as requests,
-        cast(null as hugeint)                                                    as input_tokens,
-        cast(null as hugeint)                                                    as output_tokens,
-        cast(null as hugeint)                                                    as total_tokens,
+        cast(null as {{ dbt.type_bigint() }})                                                    as input_tokens,
+        cast(null as {{ dbt.type_bigint() }})                                                    as output_tokens,
+        cast(null as {{ dbt.type_bigint() }})                                                    as total_tokens,
         cast(null as double)                                                     as weighted_tokens,
         serving_hours.hour_share                                                 as instance_hours,
         serving_hours.effective_cost
@@ -149,7 +149,7 @@ daily as (
         sum(weighted_tokens)                                                     as weighted_tokens,
         sum(instance_hours)                                                      as instance_hours,
         sum(effective_cost)                                                      as effective_cost
-    from (select * from busy union all by name select * from whole_hours) rows
+    from (select * from busy union all select * from whole_hours) rows  -- the same columns in the same order
     group by usage_date, resource_id, model, tenant, user_id, api_key_alias
 
 ),
@@ -158,7 +158,7 @@ shared_idle as (
     -- the resource-day's idle cost, handed to its tenants by weighted tokens for the allocation basis
     select
         *,
-        sum(effective_cost) filter (where tenant = '(idle)') over (partition by resource_id, usage_date) as day_idle_cost,
+        sum(case when tenant = '(idle)' then effective_cost end) over (partition by resource_id, usage_date) as day_idle_cost,
         sum(weighted_tokens) over (partition by resource_id, usage_date)        as day_weighted_tokens
     from daily
 

@@ -49,7 +49,7 @@ jobs as (
         1,
         start_time,
         coalesce(costed_until, end_time, start_time),
-        {{ dbt.datediff('start_time', 'coalesce(costed_until, end_time, start_time)', 'second') }} * coalesce(gpu_count, 0) / 3600.0,
+        cast({{ dbt.datediff('start_time', 'coalesce(costed_until, end_time, start_time)', 'second') }} * coalesce(gpu_count, 0) as double) / 3600,
         cast(null as decimal(38, 10))
     from {{ ref('int_jobs_matched') }}
     where unattributed_reason is not null

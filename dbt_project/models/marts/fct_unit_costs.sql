@@ -24,7 +24,7 @@ effective as (
 training as (
 
     select
-        strftime(start_time, '%Y-%m')                              as billing_month,
+        {{ format_timestamp('start_time', '%Y-%m') }}                              as billing_month,
         'training'                                                 as workload,
         coalesce(team, '(untagged)')                               as team,
         coalesce(project, '(untagged)')                            as project,
@@ -46,7 +46,7 @@ training as (
 serving as (
 
     select
-        strftime(usage_date, '%Y-%m'),
+        {{ format_timestamp('usage_date', '%Y-%m') }},
         'inference',
         team,
         coalesce(endpoint_project, '(untagged)'),
@@ -84,8 +84,8 @@ select
     cast(unioned.gpu_hours as double)                                              as gpu_hours,
     cast(unioned.useful_gpu_hours as double)                                       as useful_gpu_hours,
     cast(unioned.effective_cost as decimal(38, 10))                                as effective_cost,
-    cast(unioned.effective_cost / nullif(unioned.runs, 0) as decimal(38, 10))      as cost_per_training_run,
-    cast(unioned.effective_cost / nullif(unioned.requests, 0) as decimal(38, 10))  as cost_per_inference_request,
+    cast(cast(unioned.effective_cost as double) / nullif(unioned.runs, 0) as decimal(38, 10))      as cost_per_training_run,
+    cast(cast(unioned.effective_cost as double) / nullif(unioned.requests, 0) as decimal(38, 10))  as cost_per_inference_request,
     cast(unioned.cost_of_token_runs / nullif(unioned.tokens, 0) * 1000 as decimal(38, 10)) as cost_per_1k_tokens,
     cast(unioned.cost_of_measured_runs / nullif(unioned.useful_gpu_hours, 0) as decimal(38, 10)) as cost_per_useful_gpu_hour,
     effective.job_success_rate,

@@ -75,12 +75,12 @@ remainder as (
         billing_period,
         {{ top_n }} + 1            as offender_rank,
         '(all other untagged)'     as offender,
-        cast(null as varchar)      as resource_type,
-        cast(null as varchar)      as service_name,
-        cast(null as varchar)      as billing_account_id,
-        cast(null as varchar)      as sub_account_id,
-        cast(null as varchar)      as instance_type,
-        cast(null as varchar)      as missing_tags,
+        cast(null as {{ dbt.type_string() }})      as resource_type,
+        cast(null as {{ dbt.type_string() }})      as service_name,
+        cast(null as {{ dbt.type_string() }})      as billing_account_id,
+        cast(null as {{ dbt.type_string() }})      as sub_account_id,
+        cast(null as {{ dbt.type_string() }})      as instance_type,
+        cast(null as {{ dbt.type_string() }})      as missing_tags,
         sum(billed_cost)           as billed_cost,
         sum(effective_cost)        as effective_cost
     from ranked
@@ -99,7 +99,7 @@ combined as (
 
 select
     combined.billing_period,
-    combined.offender_rank,
+    cast(combined.offender_rank as bigint)                             as offender_rank,
     combined.offender,
     combined.resource_type,
     combined.service_name,

@@ -107,7 +107,7 @@ pieces as (
     union all
 
     select
-        strftime(usage_date, '%Y-%m'),
+        {{ format_timestamp('usage_date', '%Y-%m') }},
         team,
         resource_id,
         'untagged',

@@ -23,7 +23,7 @@ hours as (
     select
         resource_id,
         hour_start,
-        isodow(hour_start) * 24 + hour(hour_start)                                    as hour_of_week,
+        {{ iso_day_of_week('hour_start') }} * 24 + hour(hour_start)                                    as hour_of_week,
         max(hour_requests_logged)                                                     as requests,
         max(hour_invocations)                                                         as invocations,
         max(gpu_utilization)                                                          as gpu_utilization,
@@ -44,7 +44,7 @@ profile as (
         bool_and(coalesce(requests, 0) = 0 and coalesce(invocations, 0) = 0
                  and coalesce(gpu_utilization, 0) < {{ idle_below }}
                  and (invocations is not null or gpu_utilization is not null))        as always_quiet,
-        avg(effective_cost)                                                           as hourly_cost
+        cast(avg(effective_cost) as double)                                           as hourly_cost
     from hours
     where is_serving
     group by resource_id, hour_of_week
@@ -66,7 +66,7 @@ quiet as (
 
 select
     'autoscale_inference'                                                             as category,
-    'Scale to zero in the ' || cast(quiet.quiet_hours_per_week as varchar) || ' quiet hours of the week (min 0, max 1 instance)' as action,
+    'Scale to zero in the ' || cast(quiet.quiet_hours_per_week as {{ dbt.type_string() }}) || ' quiet hours of the week (min 0, max 1 instance)' as action,
     resources.resource_id,
     case when resources.is_endpoint then 'SageMaker endpoint' else 'GPU instance' end as resource_type,
     resources.team,
@@ -78,10 +78,13 @@ select
     0.8                                                                               as confidence,
     true                                                                              as requires_approval,
     coalesce(resources.instance_type, '') || ' ' || resources.resource_id || ' served nothing in '
-        || cast(quiet.quiet_hours_per_week as varchar) || ' hours of every week for {{ a['lookback_days'] | int }} days; scaling it to zero then saves about $'
-        || cast(cast(round(quiet.quiet_cost_per_week * 52 / 12) as bigint) as varchar) || ' a month.' as reason,
-    to_json({'quiet_hours_per_week': quiet.quiet_hours_per_week, 'hours_of_week_seen': quiet.hours_of_week_seen,
-             'quiet_cost_per_week_usd': quiet.quiet_cost_per_week})::varchar          as evidence,
+        || cast(quiet.quiet_hours_per_week as {{ dbt.type_string() }}) || ' hours of every week for {{ a['lookback_days'] | int }} days; scaling it to zero then saves about $'
+        || cast(cast(round(quiet.quiet_cost_per_week * 52 / 12) as bigint) as {{ dbt.type_string() }}) || ' a month.' as reason,
+    {{ json_object({
+        'quiet_hours_per_week': 'quiet.quiet_hours_per_week',
+        'hours_of_week_seen': 'quiet.hours_of_week_seen',
+        'quiet_cost_per_week_usd': 'quiet.quiet_cost_per_week'
+    }) }}          as evidence,
     'autoscale.min_idle_hours_per_week = {{ a['min_idle_hours_per_week'] | int }}'   as policy,
     'autoscale_inference|' || resources.resource_id                                   as finding_key
 from resources

@@ -60,20 +60,21 @@ all_hours as (
     left join usage
         on usage.plan = keys.plan and usage.billing_account_id = keys.billing_account_id
        and usage.hour_start = hours.hour_start
-    where hours.hour_start > (select last_start from bill_end) - to_days(lookbacks.lookback_days)
+    where hours.hour_start > (select last_start from bill_end) - {{ days_interval('lookbacks.lookback_days') }}
 
 ),
 
 candidates as (
 
-    select distinct plan, billing_account_id, lookback_days, discount, unnest(percentiles) * (1 - discount) as hourly_commitment
+    select distinct plan, billing_account_id, lookback_days, discount, percentile * (1 - discount) as hourly_commitment
     from (
         select all_hours.plan, all_hours.billing_account_id, all_hours.lookback_days, discounts.discount,
-               quantile_cont(all_hours.on_demand_spend, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]) as percentiles
+               {{ percentile_cont('all_hours.on_demand_spend', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]) }} as percentiles
         from all_hours
         inner join discounts using (plan)
         group by all_hours.plan, all_hours.billing_account_id, all_hours.lookback_days, discounts.discount
     ) spread
+    {{ cross_join_unnest('spread.percentiles', 'candidate', 'percentile') }}
 
 ),
 
@@ -116,9 +117,11 @@ chosen as (
     from (
         select best_per_lookback.*,
                row_number() over (partition by plan, billing_account_id order by hourly_commitment, lookback_days desc) as pick,
-               to_json(list({'lookback_days': lookback_days, 'hourly_commitment': round(hourly_commitment, 4),
-                             'monthly_net_savings': round(net_savings * 730.0 / hours, 2)})
-                       over (partition by plan, billing_account_id))::varchar as by_lookback
+               {{ json_array_over(
+                   {'lookback_days': 'lookback_days', 'hourly_commitment': 'round(hourly_commitment, 4)',
+                    'monthly_net_savings': 'round(net_savings * 730.0 / hours, 2)'},
+                   'partition by plan, billing_account_id order by lookback_days
+                    rows between unbounded preceding and unbounded following') }} as by_lookback
         from best_per_lookback
     ) ordered
     where pick = 1
@@ -129,7 +132,7 @@ trend as (
     -- forecast daily spend over the last 30 days' daily spend: below 1, the workload is shrinking
     select
         (select avg(mean) from {{ source('ml', 'spend_forecast') }} where unique_id = 'total')
-        / nullif((select sum(effective_cost) / 30 from {{ ref('int_billing_line_items_classified') }}
+        / nullif((select cast(sum(effective_cost) as double) / 30 from {{ ref('int_billing_line_items_classified') }}
                   where charge_period_start > (select last_start from bill_end) - interval 30 day), 0)
             as forecast_ratio
 
@@ -145,26 +148,36 @@ sized as (
 
 select
     'commitment'                                                                       as category,
-    'Buy a 1-year no-upfront ' || replace(plan, '_', ' ') || ' of $' || cast(round(recommended_commitment, 2) as varchar) || '/hour' as action,
+    'Buy a 1-year no-upfront ' || replace(plan, '_', ' ') || ' of $' || cast(round(recommended_commitment, 2) as {{ dbt.type_string() }}) || '/hour' as action,
     plan || ':' || billing_account_id                                                  as resource_id,
     'Savings Plan'                                                                     as resource_type,
-    cast(null as varchar)                                                              as team,
-    cast(null as varchar)                                                              as project,
+    cast(null as {{ dbt.type_string() }})                                                              as team,
+    cast(null as {{ dbt.type_string() }})                                                              as project,
     billing_account_id                                                                 as account_id,
     'all'                                                                              as region,
-    on_demand_cost * 730.0 / hours                                                     as current_monthly_cost_usd,
+    cast(on_demand_cost * 730.0 as double) / hours                                     as current_monthly_cost_usd,
     net_savings * forecast_factor * 730.0 / hours                                      as estimated_monthly_savings_usd,
     case when forecast_factor < 1 then 0.6 else 0.75 end                               as confidence,
     true                                                                               as requires_approval,
-    'A $' || cast(round(recommended_commitment, 2) as varchar) || '/hour ' || replace(plan, '_', ' ') || ' for account '
-        || billing_account_id || ' would have been ' || cast(cast(round(100 * utilization) as bigint) as varchar)
-        || ' % used over the last ' || cast(lookback_days as varchar) || ' days (break-even '
-        || cast(cast(round(100 * (1 - discount)) as bigint) as varchar) || ' %), saving about $'
-        || cast(cast(round(net_savings * forecast_factor * 730.0 / hours) as bigint) as varchar) || ' a month.' as reason,
-    to_json({'hourly_commitment': recommended_commitment, 'simulated_commitment': hourly_commitment, 'discount': discount,
-             'break_even_utilization': 1 - discount, 'expected_utilization': utilization, 'lookback_days': lookback_days,
-             'hours': hours, 'on_demand_cost': on_demand_cost, 'committed_cost': committed_cost,
-             'forecast_factor': forecast_factor, 'payback_months': 0, 'by_lookback': by_lookback::json})::varchar as evidence,
+    'A $' || cast(round(recommended_commitment, 2) as {{ dbt.type_string() }}) || '/hour ' || replace(plan, '_', ' ') || ' for account '
+        || billing_account_id || ' would have been ' || cast(cast(round(100 * utilization) as bigint) as {{ dbt.type_string() }})
+        || ' % used over the last ' || cast(lookback_days as {{ dbt.type_string() }}) || ' days (break-even '
+        || cast(cast(round(100 * (1 - discount)) as bigint) as {{ dbt.type_string() }}) || ' %), saving about $'
+        || cast(cast(round(net_savings * forecast_factor * 730.0 / hours) as bigint) as {{ dbt.type_string() }}) || ' a month.' as reason,
+    {{ json_object({
+        'hourly_commitment': 'recommended_commitment',
+        'simulated_commitment': 'hourly_commitment',
+        'discount': 'discount',
+        'break_even_utilization': '1 - discount',
+        'expected_utilization': 'utilization',
+        'lookback_days': 'lookback_days',
+        'hours': 'hours',
+        'on_demand_cost': 'on_demand_cost',
+        'committed_cost': 'committed_cost',
+        'forecast_factor': 'forecast_factor',
+        'payback_months': '0',
+        'by_lookback': as_json('by_lookback', 'array<struct<lookback_days:int,hourly_commitment:double,monthly_net_savings:double>>')
+    }) }} as evidence,
     'commitments.' || plan || '_discount, commitments.lookback_days'                   as policy,
     'commitment|' || plan || '|' || billing_account_id                                  as finding_key
 from sized

@@ -52,7 +52,7 @@ judged as (
         *,
         avg(gpu_utilization) over (
             partition by resource_id order by hour_start
-            range between interval {{ idle['trailing_days'] | int }} day preceding and interval 1 hour preceding
+            range between interval {{ (idle['trailing_days'] * 24) | int }} hour preceding and interval 1 hour preceding
         )                                                                        as trailing_utilization
     from hours
 
@@ -103,7 +103,7 @@ decided as (
         streaks.measured_hours,
         streaks.idle_since,
         streaks.peak_utilization,
-        streaks.measured_hours * 1.0 / streaks.idle_hours                        as measured_share,
+        cast(streaks.measured_hours as double) / streaks.idle_hours                        as measured_share,
         case
             when streaks.idle_hours >= 24 * {{ idle['archive_after_days'] | int }} and streaks.measured_hours >= {{ idle['min_measured_share'] }} * streaks.idle_hours then 'idle_archive'
             when streaks.idle_hours >= 24 * {{ idle['delete_after_days'] | int }} and streaks.measured_hours >= {{ idle['min_measured_share'] }} * streaks.idle_hours then 'idle_delete'
@@ -142,20 +142,24 @@ select
     recent_hourly_cost * 730                                                     as estimated_monthly_savings_usd,
     case when measured_share >= {{ idle['min_measured_share'] }} then 0.9 else 0.6 end                        as confidence,
     category <> 'idle_pause' or tier_requires_approval                           as requires_approval,
-    instance_type || ' ' || resource_id || ' has been idle for ' || cast(idle_hours // 24 as varchar) || ' days '
-        || cast(idle_hours % 24 as varchar) || ' hours (peak GPU utilization '
-        || coalesce(cast(cast(round(100 * peak_utilization, 1) as bigint) as varchar) || ' %',
+    instance_type || ' ' || resource_id || ' has been idle for ' || cast({{ integer_divide('idle_hours', 24) }} as {{ dbt.type_string() }}) || ' days '
+        || cast(idle_hours % 24 as {{ dbt.type_string() }}) || ' hours (peak GPU utilization '
+        || coalesce(cast(cast(round(100 * peak_utilization, 1) as bigint) as {{ dbt.type_string() }}) || ' %',
                     case when resource_id like '%:notebook-instance/%' or resource_id like '%:app/%'
                          then 'not measured; no job, request or telemetry shows any activity' else 'not measured' end)
         || '); ' || lower(case category when 'idle_pause' then 'stop it' when 'idle_delete' then 'delete it' else 'snapshot and delete it' end)
-        || ' to save about $' || cast(cast(round(recent_hourly_cost * 730) as bigint) as varchar) || ' a month.'   as reason,
-    to_json({
-        'idle_since': idle_since, 'idle_hours': idle_hours, 'measured_hours': measured_hours,
-        'peak_gpu_utilization': peak_utilization, 'hourly_cost_usd': recent_hourly_cost,
-        'workload_tier': workload_tier, 'pause_after_hours': idle_pause_after_hours
-    })::varchar                                                                  as evidence,
+        || ' to save about $' || cast(cast(round(recent_hourly_cost * 730) as bigint) as {{ dbt.type_string() }}) || ' a month.'   as reason,
+    {{ json_object({
+        'idle_since': 'idle_since',
+        'idle_hours': 'idle_hours',
+        'measured_hours': 'measured_hours',
+        'peak_gpu_utilization': 'peak_utilization',
+        'hourly_cost_usd': 'recent_hourly_cost',
+        'workload_tier': 'workload_tier',
+        'pause_after_hours': 'idle_pause_after_hours'
+    }) }}                                                                  as evidence,
     case category
-        when 'idle_pause' then 'workload_tiers.' || workload_tier || '.idle_pause_after_hours = ' || cast(idle_pause_after_hours as varchar)
+        when 'idle_pause' then 'workload_tiers.' || workload_tier || '.idle_pause_after_hours = ' || cast(idle_pause_after_hours as {{ dbt.type_string() }})
         when 'idle_delete' then 'idle.delete_after_days = {{ idle['delete_after_days'] | int }}'
         else 'idle.archive_after_days = {{ idle['archive_after_days'] | int }}'
     end                                                                          as policy,

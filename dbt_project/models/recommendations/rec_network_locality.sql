@@ -26,11 +26,15 @@ select
     sum(effective_cost) * 30.4 / {{ n['lookback_days'] | int }}                       as estimated_monthly_savings_usd,
     0.7                                                                               as confidence,
     false                                                                             as requires_approval,
-    'Moving data across regions (' || usage_type || ') cost $' || cast(cast(round(sum(effective_cost)) as bigint) as varchar)
+    'Moving data across regions (' || usage_type || ') cost $' || cast(cast(round(sum(effective_cost)) as bigint) as {{ dbt.type_string() }})
         || ' in {{ n['lookback_days'] | int }} days for ' || coalesce(resource_id, 'untracked resources')
-        || '; co-locating data and compute saves about $' || cast(cast(round(sum(effective_cost) * 30.4 / {{ n['lookback_days'] | int }}) as bigint) as varchar)
+        || '; co-locating data and compute saves about $' || cast(cast(round(sum(effective_cost) * 30.4 / {{ n['lookback_days'] | int }}) as bigint) as {{ dbt.type_string() }})
         || ' a month.'                                                                as reason,
-    to_json({'usage_type': usage_type, 'gb': sum(consumed_quantity), 'lookback_cost_usd': sum(effective_cost)})::varchar as evidence,
+    {{ json_object({
+        'usage_type': 'usage_type',
+        'gb': 'sum(consumed_quantity)',
+        'lookback_cost_usd': 'sum(effective_cost)'
+    }) }} as evidence,
     'network.min_monthly_cost_usd = {{ n['min_monthly_cost_usd'] }}'                  as policy,
     'network_locality|' || coalesce(resource_id, '') || '|' || usage_type             as finding_key
 from transfer

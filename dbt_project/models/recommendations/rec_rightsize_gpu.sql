@@ -33,7 +33,7 @@ usage as (
         max(gpus_in_use)                                             as peak_gpus_in_use,
         count(distinct job_hours.hour_start)                         as hours_with_jobs
     from (
-        select resource_id, hour_start, sum(gpu_seconds) / 3600.0 as gpus_in_use
+        select resource_id, hour_start, cast(sum(gpu_seconds) as double) / 3600 as gpus_in_use
         from {{ ref('int_job_hours') }}
         where hour_start > (select since from window_start)
         group by resource_id, hour_start
@@ -104,6 +104,7 @@ candidates as (
         billed.billed_hours,
         current_type.on_demand_hourly_usd                                           as current_hourly_usd,
         current_type.gpu_memory_gib                                                 as current_gpu_memory_gib,
+        current_type.provider                                                       as current_provider,
         predicted.open_runs,
         predicted.open_run_p90_gpu_hours,
         predicted.open_run_recommended_gpu_hours
@@ -129,7 +130,7 @@ fits as (
         row_number() over (partition by candidates.resource_id order by target.on_demand_hourly_usd, target.instance_type) as rank
     from candidates
     inner join catalog as target
-        on target.provider = (select provider from catalog where lower(instance_type) = lower(candidates.instance_type))
+        on target.provider = candidates.current_provider
        and target.gpu_model = candidates.gpu_model
        and (target.instance_type like 'ml.%') = (candidates.instance_type like 'ml.%')
        and target.gpu_count >= candidates.gpus_needed
@@ -140,10 +141,10 @@ fits as (
 
 select
     'rightsize_gpu'                                                                 as category,
-    'Move to ' || target_instance_type || ' (' || cast(target_gpu_count as varchar) || ' x ' || gpu_model || ')'
+    'Move to ' || target_instance_type || ' (' || cast(target_gpu_count as {{ dbt.type_string() }}) || ' x ' || gpu_model || ')'
         || case when open_runs > 0 then ' once the running job ends (predicted p90: '
-                || cast(round(open_run_p90_gpu_hours, 1) as varchar) || ' GPU-hours; keep '
-                || cast(round(open_run_recommended_gpu_hours, 1) as varchar) || ' GPU-hours of capacity for it)' else '' end as action,
+                || cast(round(open_run_p90_gpu_hours, 1) as {{ dbt.type_string() }}) || ' GPU-hours; keep '
+                || cast(round(open_run_recommended_gpu_hours, 1) as {{ dbt.type_string() }}) || ' GPU-hours of capacity for it)' else '' end as action,
     resource_id,
     'GPU instance'                                                                  as resource_type,
     team,
@@ -155,18 +156,25 @@ select
     (current_hourly_usd - target_hourly_usd) * billed_hours * 730.0 / (24 * {{ r['lookback_days'] | int }}) as estimated_monthly_savings_usd,
     case when peak_memory_mib is not null then 0.85 else 0.7 end                    as confidence,
     true                                                                            as requires_approval,
-    instance_type || ' ' || resource_id || ' never ran more than ' || cast(cast(gpus_needed as integer) as varchar) || ' of its '
-        || cast(gpu_count as varchar) || ' GPUs at once in ' || cast(runs as varchar) || ' runs over '
+    instance_type || ' ' || resource_id || ' never ran more than ' || cast(cast(gpus_needed as integer) as {{ dbt.type_string() }}) || ' of its '
+        || cast(gpu_count as {{ dbt.type_string() }}) || ' GPUs at once in ' || cast(runs as {{ dbt.type_string() }}) || ' runs over '
         || '{{ r['lookback_days'] | int }} days; ' || target_instance_type || ' fits them for $'
-        || cast(cast(round((current_hourly_usd - target_hourly_usd) * billed_hours * 730.0 / (24 * {{ r['lookback_days'] | int }})) as bigint) as varchar)
+        || cast(cast(round((current_hourly_usd - target_hourly_usd) * billed_hours * 730.0 / (24 * {{ r['lookback_days'] | int }})) as bigint) as {{ dbt.type_string() }})
         || ' a month less.'                                                         as reason,
-    to_json({
-        'peak_gpus_in_use': peak_gpus_in_use, 'gpus_needed': gpus_needed, 'gpu_count': gpu_count, 'runs': runs,
-        'peak_gpu_memory_mib': peak_memory_mib, 'current_hourly_usd': current_hourly_usd,
-        'target_instance_type': target_instance_type, 'target_hourly_usd': target_hourly_usd, 'billed_hours': billed_hours,
-        'open_runs': open_runs, 'open_run_p90_gpu_hours': open_run_p90_gpu_hours,
-        'open_run_recommended_gpu_hours': open_run_recommended_gpu_hours
-    })::varchar                                                                     as evidence,
+    {{ json_object({
+        'peak_gpus_in_use': 'peak_gpus_in_use',
+        'gpus_needed': 'gpus_needed',
+        'gpu_count': 'gpu_count',
+        'runs': 'runs',
+        'peak_gpu_memory_mib': 'peak_memory_mib',
+        'current_hourly_usd': 'current_hourly_usd',
+        'target_instance_type': 'target_instance_type',
+        'target_hourly_usd': 'target_hourly_usd',
+        'billed_hours': 'billed_hours',
+        'open_runs': 'open_runs',
+        'open_run_p90_gpu_hours': 'open_run_p90_gpu_hours',
+        'open_run_recommended_gpu_hours': 'open_run_recommended_gpu_hours'
+    }) }}                                                                     as evidence,
     'rightsizing.headroom = {{ r['headroom'] }}, rightsizing.lookback_days = {{ r['lookback_days'] | int }}' as policy,
     'rightsize_gpu|' || resource_id                                                 as finding_key
 from fits

@@ -26,7 +26,7 @@ runs as (
         resource_id,
         count(*)                                                                           as runs,
         count(*) filter (where {{ dbt.datediff('start_time', 'costed_until', 'second') }} <= 3600 * {{ sp['max_run_hours'] }}) as short_runs,
-        quantile_cont({{ dbt.datediff('start_time', 'costed_until', 'second') }} / 3600.0, 0.9) as p90_run_hours
+        {{ percentile_cont('cast(' ~ dbt.datediff('start_time', 'costed_until', 'second') ~ ' as double) / 3600', 0.9) }} as p90_run_hours
     from {{ ref('int_jobs_matched') }}
     where resource_id is not null and start_time > (select since from window_start) and costed_until is not null
     group by resource_id
@@ -44,7 +44,7 @@ spend as (
 
 spot_prices as (
     -- what spot actually cost per instance type in the bill, as a share of its list price
-    select instance_type, 1 - sum(effective_cost) / nullif(sum(list_cost), 0) as spot_discount
+    select instance_type, 1 - cast(sum(effective_cost) as double) / nullif(sum(list_cost), 0) as spot_discount
     from {{ ref('int_billing_line_items_classified') }}
     where pricing_category = 'Dynamic' and is_gpu and list_cost > 0
     group by instance_type
@@ -65,16 +65,19 @@ select
         * coalesce(spot_prices.spot_discount, {{ sp['default_discount'] }})            as estimated_monthly_savings_usd,
     case when spot_prices.spot_discount is not null then 0.8 else 0.65 end           as confidence,
     true                                                                             as requires_approval,
-    resources.instance_type || ' ' || resources.resource_id || ': ' || cast(runs.short_runs as varchar) || ' of '
-        || cast(runs.runs as varchar) || ' runs in {{ sp['lookback_days'] | int }} days finished within {{ sp['max_run_hours'] | int if sp['max_run_hours'] == sp['max_run_hours'] | int else sp['max_run_hours'] }} h, short enough to restart on spot at '
-        || cast(cast(round(100 * coalesce(spot_prices.spot_discount, {{ sp['default_discount'] }})) as bigint) as varchar) || ' % off; about $'
-        || cast(cast(round(spend.effective_cost * 730.0 / (24 * {{ sp['lookback_days'] | int }}) * coalesce(spot_prices.spot_discount, {{ sp['default_discount'] }})) as bigint) as varchar)
+    resources.instance_type || ' ' || resources.resource_id || ': ' || cast(runs.short_runs as {{ dbt.type_string() }}) || ' of '
+        || cast(runs.runs as {{ dbt.type_string() }}) || ' runs in {{ sp['lookback_days'] | int }} days finished within {{ sp['max_run_hours'] | int if sp['max_run_hours'] == sp['max_run_hours'] | int else sp['max_run_hours'] }} h, short enough to restart on spot at '
+        || cast(cast(round(100 * coalesce(spot_prices.spot_discount, {{ sp['default_discount'] }})) as bigint) as {{ dbt.type_string() }}) || ' % off; about $'
+        || cast(cast(round(spend.effective_cost * 730.0 / (24 * {{ sp['lookback_days'] | int }}) * coalesce(spot_prices.spot_discount, {{ sp['default_discount'] }})) as bigint) as {{ dbt.type_string() }})
         || ' a month.'                                                               as reason,
-    to_json({
-        'runs': runs.runs, 'short_runs': runs.short_runs, 'p90_run_hours': runs.p90_run_hours,
-        'lookback_effective_cost_usd': spend.effective_cost, 'spot_discount': coalesce(spot_prices.spot_discount, {{ sp['default_discount'] }}),
-        'spot_discount_source': case when spot_prices.spot_discount is not null then 'bill' else 'policy default' end
-    })::varchar                                                                      as evidence,
+    {{ json_object({
+        'runs': 'runs.runs',
+        'short_runs': 'runs.short_runs',
+        'p90_run_hours': 'runs.p90_run_hours',
+        'lookback_effective_cost_usd': 'spend.effective_cost',
+        'spot_discount': 'coalesce(spot_prices.spot_discount, ' ~ sp['default_discount'] ~ ')',
+        'spot_discount_source': "case when spot_prices.spot_discount is not null then 'bill' else 'policy default' end"
+    }) }}                                                                      as evidence,
     'spot.max_run_hours = {{ sp['max_run_hours'] }}, spot.min_share_of_short_runs = {{ sp['min_share_of_short_runs'] }}' as policy,
     'spot_migration|' || resources.resource_id                                       as finding_key
 from resources

@@ -22,7 +22,7 @@ aged as (
 
     select
         objects.*,
-        array_to_string(list_slice(string_split(objects.object_key, '/'), 1, 3), '/') as prefix,
+        {{ leading_parts('objects.object_key', '/', 3) }} as prefix,
         {{ dbt.datediff('greatest(objects.last_modified_at, coalesce(objects.last_access_at, objects.last_modified_at))', '(select as_of from as_of)', 'day') }} as idle_days,
         objects.size_bytes / 1e9                                                      as size_gb
     from objects
@@ -104,12 +104,16 @@ select
     prefixes.monthly_savings                                                          as estimated_monthly_savings_usd,
     0.9                                                                               as confidence,
     prefixes.target_class = 'DEEP_ARCHIVE'                                            as requires_approval,
-    cast(prefixes.objects as varchar) || ' objects (' || cast(cast(round(prefixes.size_gb) as bigint) as varchar) || ' GB) under s3://'
+    cast(prefixes.objects as {{ dbt.type_string() }}) || ' objects (' || cast(cast(round(prefixes.size_gb) as bigint) as {{ dbt.type_string() }}) || ' GB) under s3://'
         || prefixes.bucket || '/' || prefixes.prefix || '/ were not written or read for at least '
-        || cast(prefixes.min_idle_days as varchar) || ' days; ' || prefixes.target_class || ' saves about $'
-        || cast(cast(round(prefixes.monthly_savings) as bigint) as varchar) || ' a month.'            as reason,
-    to_json({'objects': prefixes.objects, 'size_gb': prefixes.size_gb, 'min_idle_days': prefixes.min_idle_days,
-             'target_class': prefixes.target_class})::varchar                         as evidence,
+        || cast(prefixes.min_idle_days as {{ dbt.type_string() }}) || ' days; ' || prefixes.target_class || ' saves about $'
+        || cast(cast(round(prefixes.monthly_savings) as bigint) as {{ dbt.type_string() }}) || ' a month.'            as reason,
+    {{ json_object({
+        'objects': 'prefixes.objects',
+        'size_gb': 'prefixes.size_gb',
+        'min_idle_days': 'prefixes.min_idle_days',
+        'target_class': 'prefixes.target_class'
+    }) }}                         as evidence,
     'storage.' || case prefixes.target_class when 'STANDARD_IA' then 'infrequent_access' when 'GLACIER_IR' then 'glacier' else 'deep_archive' end
         || '_after_days'                                                              as policy,
     'storage_tiering|' || prefixes.bucket || '/' || prefixes.prefix || '|' || prefixes.target_class as finding_key

@@ -1,7 +1,7 @@
 -- Every finding ever raised, kept across runs: when it was first and last seen, whether it is
 -- still open, and - once its resource stops appearing in the bill or shrinks - the monthly
 -- savings actually realized next to the estimate, so the tool can say how good its estimates were.
-{{ config(materialized='incremental', unique_key='recommendation_id', incremental_strategy='delete+insert', schema='marts') }}
+{{ config(materialized=incremental_materialization(), unique_key='recommendation_id', incremental_strategy='delete+insert', schema='marts') }}
 
 with current_run as (
 
@@ -28,8 +28,8 @@ previous as (
 previous as (
 
     select * from (select
-        cast(null as varchar) as recommendation_id, cast(null as varchar) as category, cast(null as varchar) as resource_id,
-        cast(null as varchar) as finding_key, cast(null as timestamp) as first_seen_at, cast(null as timestamp) as last_seen_at,
+        cast(null as {{ dbt.type_string() }}) as recommendation_id, cast(null as {{ dbt.type_string() }}) as category, cast(null as {{ dbt.type_string() }}) as resource_id,
+        cast(null as {{ dbt.type_string() }}) as finding_key, cast(null as timestamp) as first_seen_at, cast(null as timestamp) as last_seen_at,
         cast(null as boolean) as is_open, cast(null as decimal(38, 2)) as estimated_monthly_savings_usd,
         cast(null as decimal(38, 2)) as monthly_cost_at_first_seen, cast(null as decimal(38, 2)) as savings_realized_usd) empty
     where false
@@ -44,9 +44,9 @@ merged as (
         coalesce(current_run.category, previous.category)                                as category,
         coalesce(current_run.resource_id, previous.resource_id)                          as resource_id,
         coalesce(current_run.finding_key, previous.finding_key)                          as finding_key,
-        coalesce(previous.first_seen_at, cast('{{ run_started_at }}' as timestamptz)::timestamp) as first_seen_at,
+        coalesce(previous.first_seen_at, {{ run_started_timestamp() }}) as first_seen_at,
         case when current_run.recommendation_id is not null
-             then cast('{{ run_started_at }}' as timestamptz)::timestamp else previous.last_seen_at end as last_seen_at,
+             then {{ run_started_timestamp() }} else previous.last_seen_at end as last_seen_at,
         current_run.recommendation_id is not null                                        as is_open,
         coalesce(current_run.estimated_monthly_savings_usd, previous.estimated_monthly_savings_usd) as estimated_monthly_savings_usd,
         coalesce(previous.monthly_cost_at_first_seen, current_run.current_monthly_cost_usd) as monthly_cost_at_first_seen

@@ -2,9 +2,13 @@
 {%- set recs = ['rec_idle', 'rec_rightsize_gpu', 'rec_autoscale_inference', 'rec_spot_migration', 'rec_commitment',
                 'rec_storage_tiering', 'rec_network_locality', 'rec_budget_alert', 'rec_spend_anomaly'] %}
 
+{%- set columns = ['category', 'action', 'resource_id', 'resource_type', 'team', 'project', 'account_id', 'region',
+                   'current_monthly_cost_usd', 'estimated_monthly_savings_usd', 'confidence', 'requires_approval',
+                   'reason', 'evidence', 'policy', 'finding_key'] %}
+
 with unioned as (
     {%- for rec in recs %}
-    select * from {{ ref(rec) }}{{ ' union all by name' if not loop.last }}
+    select {{ columns | join(', ') }} from {{ ref(rec) }}{{ ' union all' if not loop.last }}
     {%- endfor %}
 )
 
