@@ -9,8 +9,6 @@ Needs Java 17 and the `spark` extras; deselected from the default run (pyproject
 """
 
 import json
-import os
-from pathlib import Path
 
 import duckdb
 import pytest
