@@ -304,23 +304,16 @@ def _ml_summary(con) -> list[str]:
 def spark(export_only: bool = False) -> int:
     """`make run` first (the warehouse and the ML outputs are the sources), then this: the same
     dbt project, policy vars and tests on Spark; the marts land under FINOPS_SPARK_DIR."""
-    from .marts.spark_build import build_on_spark, spark_dir
+    from .marts.spark_build import build_on_spark, export_warehouse_sources, spark_dir
     from .policy import load_policy
     from .resources import connect_warehouse
 
     settings = load_settings()
     policy = load_policy(settings.policy)
-    if export_only:
-        from .ingest.parquet_export import export_sources
-
-        con = connect_warehouse(settings.warehouse, read_only=True, wait_seconds=0)
-        try:
-            exported = export_sources(con, spark_dir() / "parquet")
-        finally:
-            con.close()
-        log(f"exported {len(exported)} source tables ({sum(e.rows for e in exported):,} rows) to {spark_dir() / 'parquet'}")
-        return 0
     connect_warehouse(settings.warehouse, read_only=True, wait_seconds=0).close()  # there, and no run holds it
+    if export_only:
+        export_warehouse_sources(settings.warehouse, spark_dir(), log=log)
+        return 0
     build = build_on_spark(settings.warehouse, policy, folder=spark_dir(), log=log)
     log(f"Spark marts: {build.spark_dir / 'spark-warehouse'} (parquet, one folder per table)")
     return 0 if build.returncode == 0 else EXIT_FAILED

@@ -57,14 +57,10 @@ def check_spark_runtime() -> None:
                           "(or pip install -e '.[spark]')") from None
 
 
-def build_on_spark(warehouse: str, policy: Policy, folder: Path | None = None, select: list[str] | None = None,
-                   log: Callable[[str], None] = print) -> SparkBuild:
-    """Export the sources of `warehouse` to `<folder>/parquet` and build every model, seed and
-    test of the dbt project on a local Spark (`local[2]`) over them."""
+def export_warehouse_sources(warehouse: str, folder: Path, log: Callable[[str], None] = print) -> list[ExportedTable]:
+    """The warehouse's dbt sources as parquet under `<folder>/parquet` (what the spark target reads)."""
     import duckdb
 
-    check_spark_runtime()
-    folder = (folder or spark_dir()).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     t = time.monotonic()
     con = duckdb.connect(warehouse, read_only=True)
@@ -72,9 +68,20 @@ def build_on_spark(warehouse: str, policy: Policy, folder: Path | None = None, s
         exported = export_sources(con, folder / "parquet")
     finally:
         con.close()
-    export_seconds = time.monotonic() - t
     log(f"exported {len(exported)} source tables ({sum(e.rows for e in exported):,} rows) as parquet "
-        f"to {folder / 'parquet'} in {export_seconds:.1f}s")
+        f"to {folder / 'parquet'} in {time.monotonic() - t:.1f}s")
+    return exported
+
+
+def build_on_spark(warehouse: str, policy: Policy, folder: Path | None = None, select: list[str] | None = None,
+                   log: Callable[[str], None] = print) -> SparkBuild:
+    """Export the sources of `warehouse` to `<folder>/parquet` and build every model, seed and
+    test of the dbt project on a local Spark (`local[2]`) over them."""
+    check_spark_runtime()
+    folder = (folder or spark_dir()).resolve()
+    t = time.monotonic()
+    exported = export_warehouse_sources(warehouse, folder, log)
+    export_seconds = time.monotonic() - t
     cmd = [DBT_EXECUTABLE, *dbt_build_args(policy), "--target", "spark",
            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
            "--target-path", str(folder / "dbt_target"), "--log-path", str(folder / "dbt_logs")]

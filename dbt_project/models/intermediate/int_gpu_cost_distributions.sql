@@ -3,7 +3,7 @@
 -- Direct cost = the team's training jobs and inference (int_resource_hours_allocated); the
 -- node-month's idle and unattributed cost is the pool the methods (macros/distribute_idle_cost.sql)
 -- keep apart or spread over the teams. Under every method the rows of a node-month add up to its
--- cost (singular test).
+-- cost (data test distributions_reconcile_to_cost).
 with usage as (
 
     select

@@ -4,7 +4,8 @@
 -- slices and time-sliced busy share on that GPU (int_gpu_slice_hours_allocated); the GPU's idle
 -- part (unpartitioned or unheld MIG capacity, time-sliced hours nobody was busy) is the pool the
 -- methods (macros/distribute_idle_cost.sql) keep apart or spread over the namespaces that used
--- that very GPU. Under every method the rows of a GPU-month add up to its cost share (singular test).
+-- that very GPU. Under every method the rows of a GPU-month add up to its cost share (data test
+-- distributions_reconcile_to_cost).
 with usage as (
 
     select
