@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..config import is_s3
-from ..ingest.landing import s3_client, s3_error, split_s3
+from ..ingest.landing import s3_client, s3_error, split_s3, transfer_config
 from ..ingest.sqlutil import literal
 
 
@@ -28,7 +28,7 @@ def export_table(con, query: str, name: str, dest: str, formats=("parquet", "csv
                 local = Path(tmp) / filename
                 con.execute(f"COPY ({query}) TO {literal(str(local))} ({options})")
                 bucket, key = split_s3(dest.rstrip("/") + "/" + filename)
-                _upload(lambda: s3_client().upload_file(str(local), bucket, key), dest.rstrip("/"))
+                _upload(lambda: s3_client().upload_file(str(local), bucket, key, Config=transfer_config()), dest.rstrip("/"))
                 written.append(f"s3://{bucket}/{key}")
             continue
         # written beside its target and renamed over it: same filesystem, so the rename is atomic

@@ -41,6 +41,15 @@ class LandingFile:
         return self.uri.rsplit("/", 1)[0]
 
 
+def transfer_config():
+    """s3transfer settings for every download and upload: in the calling thread. Its thread pool is
+    where S3 transfers are known to hang with nothing on the wire (boto/boto3#814, #716); in one
+    thread every wait is a socket read that botocore's read timeout bounds, and a failure raises."""
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(use_threads=False)
+
+
 def split_s3(uri: str) -> tuple[str, str]:
     rest = uri[len("s3://"):]
     bucket, _, key = rest.partition("/")
@@ -204,7 +213,7 @@ def local_path(file: LandingFile) -> str:
     if not target.exists():
         tmp = target.with_suffix(target.suffix + ".part")
         try:
-            s3_client().download_file(bucket, key, str(tmp))
+            s3_client().download_file(bucket, key, str(tmp), Config=transfer_config())
         except (ClientError, BotoCoreError) as exc:
             raise s3_error(exc, file.uri) from None
         os.replace(tmp, target)

@@ -29,6 +29,7 @@ import pytest
 from orchestration.config import DEFAULT_POLICY, REPO_ROOT
 from orchestration.exports.writer import export_table
 from orchestration.ingest.errors import IngestError, LandingError
+from orchestration.ingest.landing import LandingFile, local_path
 from orchestration.ingest.pipeline import billing_checks, ingest_billing_period, marts_reconcile
 from orchestration.policy import load_policy
 from orchestration.sample_data.generator import generate
@@ -470,6 +471,21 @@ def test_connection_cut_mid_upload_leaves_the_previous_export_whole(moto_iam, s3
     assert attempts == ["PutObject"] * 3  # the cut attempt, then two retries against a refused port
     after = {k: v for k, v in _objects(moto_iam["endpoint"], moto_iam["writer"]).items() if k.startswith("cut/")}
     assert after == before  # no partial object, the previous export whole
+
+
+def test_transfers_run_in_the_calling_thread_so_every_wait_has_a_timeout(moto_iam, s3_as, con, tmp_path, monkeypatch):
+    """s3transfer's thread pool can hang with nothing on the wire (boto/boto3#814); uploads and
+    downloads run in the caller, where each wait is a socket read bounded by the read timeout."""
+    s3_as(moto_iam["endpoint"], moto_iam["writer"])
+    senders: list[str] = []
+    boto3.DEFAULT_SESSION.events.register("before-send.s3", lambda **kw: senders.append(threading.current_thread().name))
+    export_table(con, BIG.format(seed=3), "threads", "s3://acme-bi/threads", formats=("parquet",))
+    monkeypatch.setenv("FINOPS_CACHE", str(tmp_path / "cache"))
+    obj = boto3.client("s3").head_object(Bucket="acme-bi", Key="threads/threads.parquet")
+    uri = "s3://acme-bi/threads/threads.parquet"
+    path = local_path(LandingFile(uri, obj["ContentLength"], obj["LastModified"], obj["ETag"].strip('"')))
+    assert con.execute(f"SELECT COUNT(*) FROM read_parquet('{path}')").fetchone()[0] == 40000
+    assert len(senders) >= 3 and set(senders) == {threading.current_thread().name}, senders
 
 
 def test_cli_stops_before_any_work_when_the_exports_bucket_is_missing(moto_iam, tmp_path):
