@@ -151,3 +151,11 @@
 {% macro run_started_timestamp() %}{{ return(adapter.dispatch('run_started_timestamp', 'gpu_finops')()) }}{% endmacro %}
 {% macro default__run_started_timestamp() %}cast('{{ run_started_at }}' as timestamptz)::timestamp{% endmacro %}
 {% macro spark__run_started_timestamp() %}cast('{{ run_started_at }}' as timestamp){% endmacro %}
+
+
+{#- a row's 64-bit hash as an exact number: summed over rows it is an order-free digest of a set
+    (a row added, removed or changed moves the sum). DuckDB's hash() may change with its version:
+    an upgrade then rebuilds the incremental models once. -#}
+{% macro row_hash(columns) %}{{ return(adapter.dispatch('row_hash', 'gpu_finops')(columns)) }}{% endmacro %}
+{% macro default__row_hash(columns) %}cast(hash({{ columns | join(', ') }}) as hugeint){% endmacro %}
+{% macro spark__row_hash(columns) %}cast(xxhash64({{ columns | join(', ') }}) as decimal(38, 0)){% endmacro %}

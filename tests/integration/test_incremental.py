@@ -22,7 +22,8 @@ pytestmark = pytest.mark.e2e
 # incremental model -> an exact column a marker can be added to and taken off again
 INCREMENTAL = {"intermediate.int_resource_period_hours_costed": "line_items",
                "intermediate.int_resource_billing_periods": "line_items",
-               "marts.fct_daily_cost": "line_items"}
+               "marts.fct_daily_cost": "line_items",
+               "intermediate.int_resource_hours_allocated": "billed_cost"}
 MARK = 1_000_000
 # `dbt build` without the tests (`dbt run` would leave the seeds out)
 NO_TESTS = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
@@ -32,7 +33,7 @@ RUN_TIMESTAMPED = {"recommendations", "recommendations_current"}
 PATH_DEPENDENT = {"marts.recommendation_history"}
 # the incremental models and what is built from them with exact (DECIMAL) arithmetic; marts that
 # divide doubles summed in parallel can differ in the last digits from any build to the next
-COMPARED = {*INCREMENTAL, "intermediate.int_billing_period_versions", "intermediate.int_resource_hours_allocated",
+COMPARED = {*INCREMENTAL, "intermediate.int_billing_period_versions", "intermediate.int_allocation_period_versions",
             "marts.dim_resource", "marts.fct_untagged_spend", "marts.fct_k8s_cost", "marts.fct_inference_cost",
             "marts.fct_gpu_cost_distributed", "marts.fct_shared_gpu_cost",
             "marts.fct_shared_gpu_cost_distributed"}
@@ -85,20 +86,20 @@ def _ingest(warehouse, landing, tagging):
         con.close()
 
 
-def _mark(warehouse, period, sign):
+def _mark(warehouse, period, sign, tables=INCREMENTAL):
     con = duckdb.connect(str(warehouse))
     try:
-        for table, column in INCREMENTAL.items():
+        for table, column in tables.items():
             con.execute(f"UPDATE {table} SET {column} = {column} + {sign * MARK} WHERE billing_period = ?", [period])
     finally:
         con.close()
 
 
-def _marked(warehouse, period) -> dict[str, bool]:
+def _marked(warehouse, period, tables=INCREMENTAL) -> dict[str, bool]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return {table: con.execute(f"SELECT bool_and({column} >= {MARK}) FROM {table} WHERE billing_period = ?",
-                                   [period]).fetchone()[0] for table, column in INCREMENTAL.items()}
+                                   [period]).fetchone()[0] for table, column in tables.items()}
     finally:
         con.close()
 
@@ -128,6 +129,21 @@ def test_nightly_run_rebuilds_only_the_new_days_period_and_equals_a_full_refresh
     canonical = con.execute("SELECT SUM(BilledCost) FROM raw.billing_line_items").fetchone()[0]
     con.close()
     assert billed == canonical  # the new day is in, nothing twice
+
+    # the telemetry of an old month changes (a late DCGM export): only that month is re-allocated
+    con = duckdb.connect(str(warehouse))
+    changed = con.execute("UPDATE raw.gpu_samples SET value = value / 2 WHERE strftime(sampled_at, '%Y-%m') = ?",
+                          [untouched]).fetchone()[0]
+    con.close()
+    assert changed > 0
+    allocation = {"intermediate.int_resource_hours_allocated": "billed_cost"}
+    _mark(warehouse, untouched, +1, allocation)
+    _mark(warehouse, period, +1, allocation)
+    _dbt(warehouse, tmp_path, command="run")
+    assert not any(_marked(warehouse, untouched, allocation).values())
+    assert all(_marked(warehouse, period, allocation).values())
+    _mark(warehouse, period, -1, allocation)
+    _dbt(warehouse, tmp_path)  # the marts built over the marker are built again, with the tests
 
     incremental = _digests(warehouse)
     _dbt(warehouse, tmp_path, "--full-refresh", *NO_TESTS)

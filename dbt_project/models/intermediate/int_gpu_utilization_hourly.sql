@@ -76,7 +76,9 @@ telemetry as (
     select
         resource_id,
         hour_start,
-        avg(gpu_utilization)         as gpu_utilization,
+        -- rounded: an average of doubles summed in parallel can differ in its last bits from one
+        -- build to the next, and an hour on the idle threshold must come out the same every time
+        round(avg(gpu_utilization), 9) as gpu_utilization,
         avg(memory_used_mib)         as memory_used_mib,
         avg(power_watts)             as power_watts,
         sum(energy_kwh)              as energy_kwh,

@@ -12,12 +12,27 @@
 --      or no telemetry, job tracker or request log covers the box at all (no evidence either way),
 --    - idle: nothing explains it. `idle_evidence` says how we know.
 -- Costs are DECIMAL; the remainder is the hour's cost minus the jobs' shares, so nothing is lost.
-{{ config(materialized='table') }}
+-- Incremental by billing period: a nightly run re-allocates only the periods whose inputs moved
+-- (int_allocation_period_versions says which); every other period keeps its rows.
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ delete_outdated_billing_periods('int_allocation_period_versions') }}",
+) }}
 {%- set idle_below = var('idle_gpu_utilization_below') %}
 
-with resource_hours as (
+with periods_to_build as (
 
-    select * from {{ ref('int_resource_hours_costed') }}
+    {{ billing_periods_to_build('int_allocation_period_versions') }}
+
+),
+
+resource_hours as (
+
+    select resource_hours.*, periods_to_build.period_version
+    from {{ ref('int_resource_hours_costed') }} as resource_hours
+    inner join periods_to_build on periods_to_build.billing_period = resource_hours.billing_period
 
 ),
 
@@ -47,12 +62,6 @@ jobs_per_hour as (
     select resource_id, hour_start, sum(gpu_seconds) as job_gpu_seconds
     from job_hours
     group by resource_id, hour_start
-
-),
-
-tracked_resources as (
-    -- boxes some tracker reports jobs for: an hour without a job there is known to be unused
-    select distinct resource_id from jobs
 
 ),
 
@@ -88,16 +97,6 @@ invocations_per_hour as (
 
 ),
 
-serving_resources as (
-
-    select resource_id from requests_per_hour
-    union
-    select resource_id from invocations_per_hour
-    union
-    select resource_id from resource_hours where job_type = 'inference' or resource_id like '%:endpoint/%'
-
-),
-
 hours as (
 
     select
@@ -108,8 +107,9 @@ hours as (
         greatest(resource_hours.capacity_gpu_seconds, coalesce(jobs_per_hour.job_gpu_seconds, 0)) as shared_gpu_seconds,
         coalesce(requests_per_hour.requests, 0)                                      as requests,
         invocations_per_hour.invocations,
-        serving_resources.resource_id is not null                                    as is_serving,
-        tracked_resources.resource_id is not null                                    as is_tracked,
+        coalesce(evidence.is_serving, false)                                         as is_serving,
+        -- a box some tracker reports jobs for: an hour without a job there is known to be unused
+        coalesce(evidence.is_tracked, false)                                         as is_tracked,
         coalesce(resource_hours.hour_start between request_log_window.first_hour and request_log_window.last_hour, false) as in_request_log
     from resource_hours
     cross join request_log_window
@@ -118,9 +118,8 @@ hours as (
     left join requests_per_hour using (resource_id, hour_start)
     left join invocations_per_hour using (resource_id, hour_start)
     -- joined with ON, not USING: Spark 3.5 duplicates rows when the key of a USING join is read
-    -- from its right side, and serving_resources is itself built from resource_hours
-    left join serving_resources on serving_resources.resource_id = resource_hours.resource_id
-    left join tracked_resources on tracked_resources.resource_id = resource_hours.resource_id
+    -- from its right side, and the evidence is itself built from the resource-hours
+    left join {{ ref('int_gpu_resource_evidence') }} as evidence on evidence.resource_id = resource_hours.resource_id
 
 ),
 
@@ -231,6 +230,7 @@ select
     allocations.hour_share,
     allocations.hour_share * hours.gpu_count                                         as gpu_hours,
     cast(allocations.billed_cost as decimal(38, 10))                                 as billed_cost,
-    cast(allocations.effective_cost as decimal(38, 10))                              as effective_cost
+    cast(allocations.effective_cost as decimal(38, 10))                              as effective_cost,
+    hours.period_version
 from allocations
 inner join hours using (resource_id, hour_start)
