@@ -21,6 +21,13 @@
     pre_hook="{{ delete_outdated_billing_periods('int_allocation_period_versions') }}",
 ) }}
 {%- set idle_below = var('idle_gpu_utilization_below') %}
+{#- what each allocation row carries of its hour: selected in both branches below rather than
+    joined back at the end, so the hours are read twice, not three times (at 100 M line items
+    the join back spilled tens of GB) -#}
+{%- set hour_columns = ['usage_date', 'billing_period', 'billing_account_id', 'sub_account_id', 'provider_name',
+                        'service_name', 'region_id', 'instance_type', 'gpu_count', 'gpu_model', 'is_spot',
+                        'is_serving', 'is_untagged', 'gpu_utilization', 'utilization_signal', 'requests',
+                        'invocations', 'period_version'] %}
 
 with periods_to_build as (
 
@@ -135,7 +142,10 @@ job_shares as (
         job_hours.gpu_seconds / hours.shared_gpu_seconds                             as hour_share,
         cast(cast(hours.billed_cost * job_hours.gpu_seconds as double) / hours.shared_gpu_seconds as decimal(38, 10))    as billed_cost,
         cast(cast(hours.effective_cost * job_hours.gpu_seconds as double) / hours.shared_gpu_seconds as decimal(38, 10)) as effective_cost,
-        'job_record'                                                                 as basis
+        'job_record'                                                                 as basis,
+        {%- for column in hour_columns %}
+        hours.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from hours
     inner join job_hours using (resource_id, hour_start)
 
@@ -185,7 +195,10 @@ remainders as (
             when hours.is_tracked then 'job_records'
             when hours.is_serving then 'tags_only'
             else 'no_workload_data'
-        end                                                                          as basis
+        end                                                                          as basis,
+        {%- for column in hour_columns %}
+        hours.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from hours
     left join allocated_to_jobs using (resource_id, hour_start)
     where coalesce(allocated_to_jobs.hour_share, 0) < 0.999999
@@ -203,34 +216,33 @@ allocations as (
 )
 
 select
-    allocations.resource_id,
-    allocations.hour_start,
-    hours.usage_date,
-    hours.billing_period,
-    hours.billing_account_id,
-    hours.sub_account_id,
-    hours.provider_name,
-    hours.service_name,
-    hours.region_id,
-    hours.instance_type,
-    hours.gpu_count,
-    hours.gpu_model,
-    hours.is_spot,
-    hours.is_serving,
-    hours.is_untagged,
-    allocations.allocation_type,
-    allocations.job_id,
-    allocations.team,
-    allocations.project,
-    allocations.basis,
-    hours.gpu_utilization,
-    hours.utilization_signal,
-    hours.requests                                                                   as hour_requests_logged,
-    hours.invocations                                                                as hour_invocations,
-    allocations.hour_share,
-    allocations.hour_share * hours.gpu_count                                         as gpu_hours,
-    cast(allocations.billed_cost as decimal(38, 10))                                 as billed_cost,
-    cast(allocations.effective_cost as decimal(38, 10))                              as effective_cost,
-    hours.period_version
+    resource_id,
+    hour_start,
+    usage_date,
+    billing_period,
+    billing_account_id,
+    sub_account_id,
+    provider_name,
+    service_name,
+    region_id,
+    instance_type,
+    gpu_count,
+    gpu_model,
+    is_spot,
+    is_serving,
+    is_untagged,
+    allocation_type,
+    job_id,
+    team,
+    project,
+    basis,
+    gpu_utilization,
+    utilization_signal,
+    requests                                                                         as hour_requests_logged,
+    invocations                                                                      as hour_invocations,
+    hour_share,
+    hour_share * gpu_count                                                           as gpu_hours,
+    cast(billed_cost as decimal(38, 10))                                             as billed_cost,
+    cast(effective_cost as decimal(38, 10))                                          as effective_cost,
+    period_version
 from allocations
-inner join hours using (resource_id, hour_start)
