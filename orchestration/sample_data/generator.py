@@ -78,6 +78,8 @@ class Generator:
         self.hour_starts = world.hour_starts()
         self.tag_sets: dict[str, dict[str, str]] = {}
         self.index = {id(r): i for i, r in enumerate(world.resources)}
+        # one reservation (ARN, RIFee line) per reserved box: larger scales reserve several
+        self.reservation = {id(r): k for k, r in enumerate(r for r in world.resources if r.pricing == "reserved")}
 
     # --- line items -------------------------------------------------------------------------
     def lines_for(self, resources: list[Resource], lo: int, hi: int) -> Lines:
@@ -105,6 +107,10 @@ class Generator:
                     payer=r.account.payer_id, payer_name=r.account.payer_name, region=r.region,
                     location=location, tag_ref=ref, resource_id=r.resource_id or None,
                     az=f"{r.region}a" if r.kind == "ec2" else None, instance_type=r.instance_type), prefix
+
+    def _ri_arn(self, r: Resource) -> str:
+        family = r.instance_type.split(".")[0]
+        return f"arn:aws:ec2:{r.region}:{r.account.payer_id}:reserved-instances/acme-{family}-ri-{self.reservation[id(r)] + 1}"
 
     def _ids(self, rix: int, kind: int, hours: np.ndarray) -> np.ndarray:
         return (rix * 100 + kind) * 100_000.0 + hours
@@ -142,7 +148,7 @@ class Generator:
                         description=f"SavingsPlanCoveredUsage negation for {r.instance_type}")
             elif r.pricing == "reserved":
                 eff = round(price * (1 - RI_DISCOUNT), 6)
-                arn = f"arn:aws:ec2:{r.region}:{r.account.payer_id}:reserved-instances/acme-p3-ri-1"
+                arn = self._ri_arn(r)
                 out.add(n, **common, line_item_type="DiscountedUsage",
                         usage_type=f"{prefix}-BoxUsage:{r.instance_type}", unblended_rate=0.0,
                         unblended_cost=0.0, pricing_term="Reserved", ri_arn=arn, ri_effective=eff,
@@ -290,7 +296,7 @@ class Generator:
             used_hours = int(r.active[lo:hi].sum())
             base, prefix = self._base(r, "ri-fee|none")
             self.tag_sets["ri-fee|none"] = {}
-            arn = f"arn:aws:ec2:{r.region}:{r.account.payer_id}:reserved-instances/acme-p3-ri-1"
+            arn = self._ri_arn(r)
             out.add(1, **dict(base, resource_id=arn, az=None), start=np.datetime64(month_start.replace(tzinfo=None), "s"),
                     end=np.datetime64(month_end.replace(tzinfo=None), "s"), product_code="AmazonEC2",
                     product_name="Amazon Elastic Compute Cloud", product_family="Compute Instance",
@@ -298,7 +304,7 @@ class Generator:
                     usage_amount=float(window_hours), unblended_rate=rate, unblended_cost=round(rate * window_hours, 6),
                     pricing_term="Reserved", pricing_unit="Hrs", ri_arn=arn,
                     ri_unused_recurring=round(rate * (window_hours - used_hours), 6),
-                    line_id=self._ids(9991, 6, np.array([lo]))[0],
+                    line_id=self._ids(9991, 6, np.array([lo + 10_000 * self.reservation[id(r)]]))[0],
                     description=f"USD {rate} hourly fee per Linux/UNIX (Amazon VPC), {r.instance_type} instance")
 
     def monthly_adjustments(self, out: Lines, account, usage_total: float, month_start, month_end, credit: float) -> None:

@@ -131,3 +131,19 @@ def test_a_shared_llm_endpoint_has_tenants_with_different_token_mixes_and_a_note
         ratios = sorted(c / p for p, c in mix.values())
         assert ratios[-1] / ratios[0] > 10  # RAG search vs code generation
     assert any(":notebook-instance/" in b for b in billed_resource_ids(sample_landing_master))
+
+
+def test_a_larger_sample_keeps_every_line_item_id_unique(tmp_path):
+    """From scale 8 up the world reserves several boxes: each reservation has its own ARN and its
+    own RIFee line each month (one id shared by all of them broke no_duplicate_line_items)."""
+    generate(tmp_path, seed=11, scale=8, days=40, formats=("cur2",), workloads=False, log=lambda m: None)
+    files = str(tmp_path / "billing" / "cur2" / "**" / "*.parquet")
+    rows, ids, fees, reservations, used = duckdb.sql(f"""
+        SELECT COUNT(*), COUNT(DISTINCT identity_line_item_id),
+               COUNT(*) FILTER (WHERE line_item_line_item_type = 'RIFee'),
+               COUNT(DISTINCT line_item_resource_id) FILTER (WHERE line_item_line_item_type = 'RIFee'),
+               COUNT(DISTINCT reservation_reservation_a_r_n) FILTER (WHERE line_item_line_item_type = 'DiscountedUsage')
+        FROM read_parquet('{files}')""").fetchall()[0]
+    assert rows == ids
+    assert reservations > 1 and fees == 2 * reservations  # 40 days: two billing periods
+    assert used == reservations  # every reserved box's usage names its own reservation
