@@ -1,7 +1,10 @@
 -- What is known about each billed GPU resource over all time, whatever the hour: whether a job
 -- tracker reports jobs on it (an hour without a job there is then known to be unused) and whether
 -- it serves inference (requests logged, CloudWatch invocations, or tagged/named as serving).
--- int_resource_hours_allocated reads it, and its period versions digest it.
+-- int_resource_hours_allocated reads it, and its period versions digest it. A table: small, and
+-- read three times (the versions, the allocation, its tests), where a view would scan every
+-- resource-hour each time.
+{{ config(materialized='table') }}
 
 with jobs as (
 
