@@ -58,11 +58,8 @@ workload_rows as (
     from {{ ref('int_inference_requests_matched') }}
     where resource_id is not null
     union all
-    select {{ format_timestamp('metrics.sampled_at', '%Y-%m') }},
-           {{ row_hash(["'invocations'", 'endpoints.resource_id', 'metrics.sampled_at', 'metrics.value']) }}
-    from {{ ref('stg_inference__endpoint_metrics') }} as metrics
-    inner join {{ ref('int_sagemaker_endpoints') }} as endpoints on endpoints.endpoint_name = lower(metrics.endpoint_name)
-    where metrics.metric = 'Invocations'
+    select {{ usage_month }}, {{ row_hash(["'invocations'", 'resource_id', 'hour_start', 'invocations']) }}
+    from {{ ref('int_endpoint_invocations_hourly') }}
 
 ),
 

@@ -20,10 +20,8 @@ serving as (
     from {{ ref('int_inference_requests_matched') }}
     where resource_id is not null
     union
-    select endpoints.resource_id
-    from {{ ref('stg_inference__endpoint_metrics') }} as metrics
-    inner join {{ ref('int_sagemaker_endpoints') }} as endpoints on endpoints.endpoint_name = lower(metrics.endpoint_name)
-    where metrics.metric = 'Invocations'
+    select resource_id
+    from {{ ref('int_endpoint_invocations_hourly') }}
     union
     select resource_id
     from {{ ref('int_resource_hours_costed') }}

@@ -88,19 +88,9 @@ request_log_window as (
 
 ),
 
-endpoints as (
-
-    select * from {{ ref('int_sagemaker_endpoints') }}
-
-),
-
 invocations_per_hour as (
 
-    select endpoints.resource_id, date_trunc('hour', metrics.sampled_at) as hour_start, sum(metrics.value) as invocations
-    from {{ ref('stg_inference__endpoint_metrics') }} as metrics
-    inner join endpoints on endpoints.endpoint_name = lower(metrics.endpoint_name)
-    where metrics.metric = 'Invocations'
-    group by 1, 2
+    select * from {{ ref('int_endpoint_invocations_hourly') }}
 
 ),
 
