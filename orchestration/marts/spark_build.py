@@ -82,7 +82,7 @@ def build_on_spark(warehouse: str, policy: Policy, folder: Path | None = None, s
     t = time.monotonic()
     exported = export_warehouse_sources(warehouse, folder, log)
     export_seconds = time.monotonic() - t
-    cmd = [DBT_EXECUTABLE, *dbt_build_args(policy), "--target", "spark",
+    cmd = [DBT_EXECUTABLE, *dbt_build_args(policy, unit_tests=True), "--target", "spark",
            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
            "--target-path", str(folder / "dbt_target"), "--log-path", str(folder / "dbt_logs")]
     if select:

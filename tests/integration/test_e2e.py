@@ -11,7 +11,9 @@ import duckdb
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
-from orchestration.config import REPO_ROOT
+from orchestration.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, DEFAULT_POLICY, REPO_ROOT
+from orchestration.marts.dbt_vars import dbt_vars
+from orchestration.policy import load_policy
 from orchestration.ingest.pipeline import billing_checks, marts_reconcile
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +24,24 @@ def test_run_exits_zero_and_prints_the_summary(full_run):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     for line in ("rows in (canonical line items) : 100,559", "billed total", "untagged share of usage", "exports"):
         assert line in proc.stdout
+
+
+def test_dbt_unit_tests_pass_in_ci(full_run):
+    """The runs on data skip dbt's unit tests (fixed inputs, dbt_build_args); CI runs every one
+    of them here, against the relations `make run` built."""
+    root, env, proc = full_run
+    assert proc.returncode == 0
+    target = root / "dbt_unit_target"
+    done = subprocess.run([DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR),
+                           "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path",
+                           str(root / "dbt_unit_logs"), "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY)))],
+                          env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-4000:]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    unit = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert len(unit) == len(manifest["unit_tests"]) > 10
+    assert {r["status"] for r in unit} == {"pass"}
 
 
 def test_every_asset_materialized_and_checks_passed_in_dagster(full_run):

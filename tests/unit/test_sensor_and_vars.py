@@ -50,3 +50,6 @@ def test_dbt_vars_come_from_policy(tmp_path):
     assert got["rec"]["idle"]["archive_after_days"] == 30 and got["rec"]["budgets"]["action_at"] == 0.95
     args = dbt_build_args(policy)
     assert args[:2] == ["build", "--vars"] and json.loads(args[2])["untagged_top_offenders"] == 5
+    # runs on real data leave dbt's unit tests (fixed inputs) to CI; the data tests stay
+    assert args[3:] == ["--exclude-resource-type", "unit_test"]
+    assert dbt_build_args(policy, unit_tests=True) == args[:3]
