@@ -4,6 +4,9 @@
 -- node-month's idle and unattributed cost is the pool the methods (macros/distribute_idle_cost.sql)
 -- keep apart or spread over the teams. Under every method the rows of a node-month add up to its
 -- cost (data test distributions_reconcile_to_cost).
+-- A table (one row per node-month and team): the mart and four data tests read it, and a view would
+-- re-allocate every hour for each.
+{{ config(materialized='table') }}
 with usage as (
 
     select

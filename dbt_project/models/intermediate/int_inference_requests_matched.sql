@@ -2,6 +2,9 @@
 -- upstream it called (`api_base`): a SageMaker runtime URL names the endpoint
 -- (`.../endpoints/<name>/invocations`); a self-hosted server is a host, mapped through
 -- inventory/hosts.csv. Requests that match nothing keep their row with the reason.
+-- A table: the allocation, its versions, the inference marts and the data tests read it, and a view
+-- would match the request log again for each.
+{{ config(materialized='table') }}
 with requests as (
 
     select * from {{ ref('stg_inference__requests') }}

@@ -1,6 +1,9 @@
 -- Every job record with the billed resource it ran on: the resource id it names (MLflow tag
 -- `resource_id`, SageMaker job ARN), else its host through inventory/hosts.csv. A job that cannot
 -- be matched keeps its row with the reason, and shows up in fct_unattributed_usage.
+-- A table: the allocation, its versions, the marts, the rules and the data tests all read it, and a
+-- view would match every job against every billed hour again for each.
+{{ config(materialized='table') }}
 with jobs as (
 
     select * from {{ ref('stg_workloads__jobs') }}

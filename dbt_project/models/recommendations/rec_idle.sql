@@ -33,7 +33,8 @@ hours as (
         sum(hour_share) filter (where allocation_type = 'idle'
             or (allocation_type = 'unattributed' and basis = 'no_workload_data')) as quiet_share,
         max(basis) filter (where allocation_type = 'idle')                       as idle_basis,
-        sum(effective_cost)                                                      as effective_cost
+        sum(effective_cost)                                                      as effective_cost,
+        resource_id like '%:notebook-instance/%' or resource_id like '%:app/%'   as is_notebook
     from allocations
     where resource_id in (select resource_id from resources)
     group by resource_id, hour_start
@@ -46,6 +47,28 @@ landing_evidence as (
 
 ),
 
+last_busy as (
+    -- the last hour no rule below can call idle (not wholly idle, and not a quiet notebook hour):
+    -- the idle stretch lies after it, so only the hours after it, and the trailing window before
+    -- them, need judging
+    select resource_id, max(hour_start) as busy_until
+    from hours
+    where coalesce(idle_share, 0) < 0.999
+      and not (is_notebook and gpu_utilization is null and coalesce(quiet_share, 0) >= 0.999)
+    group by resource_id
+
+),
+
+recent as (
+
+    select hours.*
+    from hours
+    left join last_busy using (resource_id)
+    where last_busy.busy_until is null
+       or hours.hour_start >= last_busy.busy_until - interval {{ (idle['trailing_days'] * 24) | int }} hour
+
+),
+
 judged as (
 
     select
@@ -54,7 +77,7 @@ judged as (
             partition by resource_id order by hour_start
             range between interval {{ (idle['trailing_days'] * 24) | int }} hour preceding and interval 1 hour preceding
         )                                                                        as trailing_utilization
-    from hours
+    from recent
 
 ),
 
@@ -67,7 +90,7 @@ flagged as (
         or (gpu_utilization is not null and trailing_utilization > 0
             and gpu_utilization < {{ idle['relative_to_trailing_average'] }} * trailing_utilization
             and coalesce(idle_share, 0) >= 0.999)
-        or ((resource_id like '%:notebook-instance/%' or resource_id like '%:app/%')
+        or (is_notebook
             and gpu_utilization is null and coalesce(quiet_share, 0) >= 0.999
             and (select has_workload_data from landing_evidence))               as is_idle,
         idle_basis in ('gpu_telemetry', 'cloudwatch_invocations', 'request_log')  as is_measured
