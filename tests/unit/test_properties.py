@@ -411,8 +411,10 @@ def dbt_workdir(tmp_path_factory) -> Path:
 def run_dbt(workdir: Path) -> list[dict]:
     env = dict(os.environ, FINOPS_WAREHOUSE=str(workdir / "warehouse.duckdb"))
     proc = subprocess.run(
-        # cautious: the tests of the selected models only, not those of marts this build leaves out
+        # cautious: the tests of the selected models only, not those of marts this build leaves out;
+        # dbt's unit tests (fixed inputs, the same for every example) run once, in test_e2e
         [DBT_EXECUTABLE, "build", "--select", "+int_resource_hours_allocated", "--indirect-selection", "cautious",
+         "--exclude-resource-type", "unit_test",
          "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
          "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY))), "--quiet"],
