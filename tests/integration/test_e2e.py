@@ -12,9 +12,9 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
 from orchestration.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, DEFAULT_POLICY, REPO_ROOT
+from orchestration.ingest.pipeline import billing_checks, marts_reconcile
 from orchestration.marts.dbt_vars import dbt_vars
 from orchestration.policy import load_policy
-from orchestration.ingest.pipeline import billing_checks, marts_reconcile
 
 pytestmark = pytest.mark.e2e
 

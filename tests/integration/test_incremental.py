@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.config import DBT_EXECUTABLE, DBT_PROJECT_DIR, DEFAULT_POLICY
 from orchestration.ingest.folders import RAW_TABLES, load_raw_table
-from orchestration.marts.dbt_vars import dbt_vars
+from orchestration.marts.dbt_vars import dbt_build_args, dbt_vars
 from orchestration.policy import load_policy
 from orchestration.sample_data.redelivery import land_next_day
 from tests.conftest import ingest_all
@@ -26,8 +26,8 @@ INCREMENTAL = {"intermediate.int_resource_period_hours_costed": "line_items",
                "marts.fct_daily_cost": "line_items",
                "intermediate.int_resource_hours_allocated": "billed_cost"}
 MARK = 1_000_000
-# `dbt build` without the data tests (`dbt run` would leave the seeds out); dbt's unit tests are
-# left out of every build here, as on the nightly run (test_e2e runs them)
+# `dbt build` without the data tests (`dbt run` would leave the seeds out); every build here
+# leaves dbt's unit tests out, as the nightly run does (test_e2e runs them)
 NO_TESTS = ("--exclude-resource-type", "test")
 # tables whose rows carry the time of the run (first/last seen): compared without those columns
 RUN_TIMESTAMPED = {"recommendations", "recommendations_current"}
@@ -43,11 +43,13 @@ COMPARED = {*INCREMENTAL, "intermediate.int_billing_period_versions", "intermedi
 
 def _dbt(warehouse, tmp_path, *extra, command="build"):
     env = dict(os.environ, FINOPS_WAREHOUSE=str(warehouse))
+    policy = load_policy(DEFAULT_POLICY)
+    # a build is the one the assets run (dbt_build_args); `run` takes the same vars
+    args = dbt_build_args(policy) if command == "build" else [command, "--vars", json.dumps(dbt_vars(policy))]
     proc = subprocess.run(
-        [DBT_EXECUTABLE, command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(tmp_path / "dbt_target"), "--log-path", str(tmp_path / "dbt_logs"),
-         "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY))), "--exclude", "source:ml+",
-         *(("--exclude-resource-type", "unit_test") if command == "build" else ()), *extra],
+         "--exclude", "source:ml+", *extra],
         env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-5000:]
 

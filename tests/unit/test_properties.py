@@ -44,7 +44,7 @@ from orchestration.ingest.errors import IngestError
 from orchestration.ingest.folders import RAW_TABLES, load_raw_table
 from orchestration.ingest.pipeline import billing_checks, probe_all, scan_billing
 from orchestration.ingest.records import REJECT_SCHEMA
-from orchestration.marts.dbt_vars import dbt_vars
+from orchestration.marts.dbt_vars import dbt_build_args
 from orchestration.policy import load_policy
 from tests.unit import billing_corpus as bc
 from tests.unit.test_workload_bad_files import GOOD
@@ -411,13 +411,12 @@ def dbt_workdir(tmp_path_factory) -> Path:
 def run_dbt(workdir: Path) -> list[dict]:
     env = dict(os.environ, FINOPS_WAREHOUSE=str(workdir / "warehouse.duckdb"))
     proc = subprocess.run(
-        # cautious: the tests of the selected models only, not those of marts this build leaves out;
-        # dbt's unit tests (fixed inputs, the same for every example) run once, in test_e2e
-        [DBT_EXECUTABLE, "build", "--select", "+int_resource_hours_allocated", "--indirect-selection", "cautious",
-         "--exclude-resource-type", "unit_test",
-         "--project-dir", str(DBT_PROJECT_DIR),
+        # the build the assets run (dbt's unit tests, the same for every example, run once in
+        # test_e2e); cautious: the tests of the selected models only, not those of marts left out
+        [DBT_EXECUTABLE, *dbt_build_args(load_policy(DEFAULT_POLICY)), "--select", "+int_resource_hours_allocated",
+         "--indirect-selection", "cautious", "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
-         "--vars", json.dumps(dbt_vars(load_policy(DEFAULT_POLICY))), "--quiet"],
+         "--quiet"],
         cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
     results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
     failed = [(r["unique_id"], r["status"], (r.get("message") or "")[:300]) for r in results

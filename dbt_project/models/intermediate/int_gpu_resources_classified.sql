@@ -2,7 +2,8 @@
 -- its workload tier (policy.yaml workload_tiers, by job_type tag), whether a protected tag
 -- (policy.yaml protected.tags) shields it from destructive actions, whether it is still running
 -- at the end of the bill, and its recent hourly run rate.
--- A table: the four GPU recommendation rules read it, and a view would re-read every line item's tags for each.
+-- A table: the four GPU recommendation rules read it, and a view would re-read every line item's
+-- tags for each.
 {{ config(materialized='table') }}
 {%- set tiers = var('workload_tiers') %}
 {%- set protected = var('protected_tags') %}

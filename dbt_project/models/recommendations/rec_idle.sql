@@ -9,6 +9,7 @@
 -- when nothing (no job, request or telemetry) shows activity, so they can only ever be paused;
 -- and only when the landing holds workload data at all (never on a billing-only landing).
 {%- set idle = var('rec')['idle'] %}
+{%- set trailing_hours = (idle['trailing_days'] * 24) | int %}
 
 with allocations as (
 
@@ -65,7 +66,7 @@ recent as (
     from hours
     left join last_busy using (resource_id)
     where last_busy.busy_until is null
-       or hours.hour_start >= last_busy.busy_until - interval {{ (idle['trailing_days'] * 24) | int }} hour
+       or hours.hour_start >= last_busy.busy_until - interval {{ trailing_hours }} hour
 
 ),
 
@@ -75,7 +76,7 @@ judged as (
         *,
         avg(gpu_utilization) over (
             partition by resource_id order by hour_start
-            range between interval {{ (idle['trailing_days'] * 24) | int }} hour preceding and interval 1 hour preceding
+            range between interval {{ trailing_hours }} hour preceding and interval 1 hour preceding
         )                                                                        as trailing_utilization
     from recent
 
